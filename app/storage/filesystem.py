@@ -1,0 +1,121 @@
+"""Content-addressed object storage in a local directory (the embedded default)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from .base import (
+    ObjectNotFoundError,
+    StorageError,
+    StoredObject,
+    copy_hashing,
+    validate_key,
+)
+
+# Incoming bytes are spooled here before their hash (and so their final name) is known.
+# It sits under the root so os.replace stays on one filesystem and is atomic.
+INCOMING_DIR = ".incoming"
+
+
+class FilesystemStorage:
+    """Objects under root/ab/cd/abcd...; writes are atomic, identical content is stored once."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        validate_key(key)
+        return self.root / key[:2] / key[2:4] / key
+
+    def _incoming(self) -> Path:
+        path = self.root / INCOMING_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def put_stream(
+        self, stream: BinaryIO, *, content_type: str, max_bytes: int | None = None
+    ) -> StoredObject:
+        """Store the stream's bytes under their SHA-256; nothing is left behind on failure."""
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._incoming(), prefix="put-", suffix=".part")
+        except OSError as exc:
+            raise StorageError(f"cannot create a temporary file: {exc.strerror}") from exc
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                sha256, size = copy_hashing(stream, out.write, max_bytes)
+                out.flush()
+                os.fsync(out.fileno())
+            final = self._path(sha256)
+            if final.exists() and final.stat().st_size == size:
+                # Same content already stored: keep the existing file.
+                tmp.unlink()
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(tmp, 0o644)
+                # Atomic: readers see either no object or the whole object. Two writers of
+                # the same content replace each other with identical bytes.
+                os.replace(tmp, final)
+                _fsync_dir(final.parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        return StoredObject(key=sha256, sha256=sha256, size=size, content_type=content_type)
+
+    def open(self, key: str) -> BinaryIO:
+        """Open the object for reading."""
+        path = self._path(key)
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFoundError(key) from None
+
+    def read(self, key: str) -> bytes:
+        """Return the object's bytes."""
+        with self.open(key) as fh:
+            return fh.read()
+
+    def exists(self, key: str) -> bool:
+        """Tell whether an object is stored under the key."""
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Delete the object (no error when it is missing)."""
+        path = self._path(key)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        """Local files have no presigned URL: the application serves them itself."""
+        validate_key(key)
+        return None
+
+    def check(self) -> bool:
+        """True when the root exists (or can be created) and is writable."""
+        try:
+            incoming = self._incoming()
+        except OSError:
+            return False
+        return os.access(self.root, os.W_OK) and os.access(incoming, os.W_OK)
+
+    def __repr__(self) -> str:
+        return f"FilesystemStorage({str(self.root)!r})"
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable; not every platform can open a directory."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
