@@ -1,0 +1,354 @@
+"""One BPMN/DMN parser for the spiff-arena, Camunda 7 and plain BPMN dialects, with hardened XML."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway, ExclusiveGateway, InclusiveGateway
+from SpiffWorkflow.bpmn.specs.defaults import ParallelGateway
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffEndEventParser,
+    SpiffIntermediateCatchEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffReceiveTaskParser,
+    SpiffSendTaskParser,
+    SpiffStartEventParser,
+)
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import (
+    BusinessRuleTaskParser as SpiffBusinessRuleTaskParser,
+    CallActivityParser,
+    ScriptTaskParser,
+    SpiffTaskParser,
+    SubWorkflowParser,
+    UserTaskParser as SpiffUserTaskParser,
+)
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask
+
+from .errors import WorkflowError
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
+_CAMUNDA = "{%s}" % CAMUNDA_NS
+
+# Attributes of the Camunda 7 dialect the adapter understands (the library ignores most of them).
+_CAMUNDA_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "topic", "type",
+                       "decisionRef", "resultVariable", "dueDate", "priority", "asyncBefore")
+
+
+class XmlRejectedError(WorkflowError):
+    """The document is not acceptable XML (malformed, DTD, entities); `line` when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(message if line is None else f"line {line}: {message}")
+
+
+def _make_xml_parser() -> etree.XMLParser:
+    """An lxml parser that never resolves entities, loads DTDs or touches the network."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                           huge_tree=False, remove_blank_text=False)
+
+
+def parse_secure_xml(data: bytes | str) -> etree._Element:
+    """Parse XML safely; raise XmlRejectedError on syntax errors or any DOCTYPE/entity declaration."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # Refuse before parsing too: a DOCTYPE is never needed in BPMN/DMN and is the vector of XXE/billion laughs.
+    if re.search(rb"<!DOCTYPE|<!ENTITY", raw, re.IGNORECASE):
+        line = raw[: re.search(rb"<!DOCTYPE|<!ENTITY", raw, re.IGNORECASE).start()].count(b"\n") + 1
+        raise XmlRejectedError("DOCTYPE/DTD and entity declarations are not allowed", line)
+    try:
+        root = etree.fromstring(raw, parser=_make_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise XmlRejectedError(f"malformed XML: {exc.msg}", exc.lineno) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise XmlRejectedError("DOCTYPE/DTD declarations are not allowed")
+    for _entity in root.iter(etree.Entity):
+        raise XmlRejectedError("entity references are not allowed", _entity.sourceline)
+    return root
+
+
+_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
+_ISO_LITERAL = re.compile(r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.I)
+
+
+def normalize_expression(text: str | None) -> str | None:
+    """Turn a Camunda `${...}` (JUEL) expression into Python; plain Python passes unchanged."""
+    if text is None:
+        return None
+    match = _JUEL.match(text)
+    if match is None:
+        return text
+    body = match.group(1).strip()
+    # Translate the JUEL operators that differ from Python, outside string literals only.
+    parts = re.split(r"(\"[^\"]*\"|'[^']*')", body)
+    for i in range(0, len(parts), 2):
+        part = parts[i]
+        part = part.replace("&&", " and ").replace("||", " or ")
+        part = re.sub(r"!(?!=)", " not ", part)
+        part = re.sub(r"\b(eq)\b", "==", part)
+        part = re.sub(r"\b(ne)\b", "!=", part)
+        part = re.sub(r"\bempty\s+(\w+)", r"(not \1)", part)
+        parts[i] = part
+    return "".join(parts).strip()
+
+
+def normalize_timer(text: str | None) -> str | None:
+    """Camunda Modeler writes bare ISO 8601 timers (PT4H); the engine evaluates expressions: quote them."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if _ISO_LITERAL.match(stripped):
+        return repr(stripped)
+    return normalize_expression(stripped)
+
+
+def camunda_extensions(node: Any) -> dict[str, Any]:
+    """Camunda attributes, properties and formData of an element, as a JSON-friendly dict."""
+    found: dict[str, Any] = {}
+    for attr in _CAMUNDA_ATTRIBUTES:
+        value = node.get(_CAMUNDA + attr)
+        if value is not None:
+            found[attr] = value
+    properties = {}
+    for prop in node.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NSMAP):
+        if prop.get("name") is not None:
+            properties[prop.get("name")] = prop.get("value")
+    if properties:
+        found["properties"] = properties
+    fields = [_form_field(f) for f in node.xpath(
+        "./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP)]
+    if fields:
+        found["formData"] = fields
+    return found
+
+
+def _form_field(field: Any) -> dict[str, Any]:
+    """One camunda:formField as a dict (id, label, type, defaultValue, validation, enum values)."""
+    item: dict[str, Any] = {"id": field.get("id"), "type": field.get("type") or "string"}
+    for attr in ("label", "defaultValue", "datePattern"):
+        if field.get(attr) is not None:
+            item[attr] = field.get(attr)
+    constraints = {}
+    for constraint in field.xpath("./camunda:validation/camunda:constraint", namespaces=NSMAP):
+        constraints[constraint.get("name")] = constraint.get("config")
+    if constraints:
+        item["validation"] = constraints
+    values = [{"id": v.get("id"), "name": v.get("name")}
+              for v in field.xpath("./camunda:value", namespaces=NSMAP)]
+    if values:
+        item["values"] = values
+    return item
+
+
+class DialectMixin:
+    """Task parser mixin: spiff extensions + Camunda attributes/properties/formData, JUEL conditions."""
+
+    node: Any
+
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        """Spiff extensions with Camunda ones merged in (`properties` shared, `camunda` for attributes)."""
+        node = self.node if node is None else node
+        extensions = SpiffTaskParser._parse_extensions(node)
+        camunda = camunda_extensions(node)
+        if camunda:
+            properties = dict(camunda.pop("properties", {}))
+            # Spiff properties win over Camunda ones when a diagram somehow carries both.
+            properties.update(extensions.get("properties", {}))
+            if properties:
+                extensions["properties"] = properties
+            if camunda:
+                extensions["camunda"] = camunda
+        return extensions
+
+    def parse_condition(self, sequence_flow: Any) -> str | None:
+        """Condition of a sequence flow, with Camunda `${...}` translated to Python."""
+        return normalize_expression(super().parse_condition(sequence_flow))  # type: ignore[misc]
+
+
+class TimerDialectMixin(DialectMixin):
+    """Event parser mixin that also accepts Camunda's bare ISO 8601 timer literals."""
+
+    def parse_timer_event(self, event: Any) -> Any:
+        """Parse the timer, then quote bare ISO literals so the script engine can evaluate them."""
+        definition = super().parse_timer_event(event)  # type: ignore[misc]
+        definition.expression = normalize_timer(definition.expression)
+        return definition
+
+
+class AsyncServiceTask(ServiceTask):
+    """A service task that parks (stays STARTED) until a worker delivers its result."""
+
+    def __init__(self, wf_spec: Any, name: str, operation_name: str | None = None,
+                 operation_params: dict | None = None, result_variable: str | None = None,
+                 topic: str | None = None, **kwargs: Any):
+        super().__init__(wf_spec, name, operation_name, operation_params or {}, result_variable, **kwargs)
+        self.topic = topic or operation_name
+        if not result_variable:
+            # Camunda external tasks merge their result as variables; only spiff operators name one.
+            self.result_variable = None
+
+    def _execute(self, my_task: Any) -> None:
+        """Do nothing: returning None leaves the task STARTED while the job runs on a worker."""
+        return None
+
+
+def _topic_of(node: Any, extensions: dict[str, Any]) -> str | None:
+    """Worker topic of an element: camunda:topic (external), spiff operator id, or a `topic` property."""
+    camunda = extensions.get("camunda", {})
+    if camunda.get("topic"):
+        return camunda["topic"]
+    operator = extensions.get("serviceTaskOperator")
+    if operator and operator.get("name"):
+        return operator["name"]
+    return extensions.get("properties", {}).get("topic")
+
+
+class AsyncServiceTaskParser(DialectMixin, SpiffTaskParser):
+    """Service tasks of any dialect become AsyncServiceTask; a topic is required."""
+
+    def create_task(self) -> Any:
+        """Build the parked service task from a spiff operator, camunda:topic or a topic property."""
+        extensions = self.parse_extensions()
+        topic = _topic_of(self.node, extensions)
+        if topic is None:
+            raise ValidationException(
+                "A service task needs a worker topic (camunda:topic with camunda:type=\"external\", "
+                "a spiffworkflow:serviceTaskOperator, or a 'topic' property)",
+                node=self.node, file_name=self.filename)
+        operator = extensions.get("serviceTaskOperator") or {}
+        retries = _int_or_none(extensions.get("properties", {}).get("retries"))
+        return AsyncServiceTask(
+            self.spec, self.bpmn_id,
+            operation_name=operator.get("name") or topic,
+            operation_params=operator.get("parameters") or {},
+            result_variable=operator.get("resultVariable"),
+            topic=topic,
+            retries=operator.get("retries", retries),
+            retry_backoff_base=operator.get("retryBackoffBase"),
+            prescript=extensions.get("preScript"),
+            postscript=extensions.get("postScript"),
+            **self.bpmn_attributes,
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    """int(value) or None when absent/invalid."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_external(node: Any) -> bool:
+    """Camunda marks worker-run tasks with camunda:type="external" (also on send/business rule tasks)."""
+    return node.get(_CAMUNDA + "type") == "external"
+
+
+class BusinessRuleParser(DialectMixin, SpiffBusinessRuleTaskParser):
+    """Business rule task: spiff calledDecisionId or camunda:decisionRef; external ones park."""
+
+    def create_task(self) -> Any:
+        """A DMN-evaluating task, or a parked service task when camunda:type is external."""
+        if _is_external(self.node):
+            return AsyncServiceTaskParser.create_task(self)  # type: ignore[arg-type]
+        return super().create_task()
+
+    @staticmethod
+    def get_decision_ref(node: Any) -> str | None:
+        """Decision id referenced by the task in either dialect."""
+        if _is_external(node):
+            return None
+        ref = node.get(_CAMUNDA + "decisionRef")
+        return ref if ref else SpiffTaskParser._parse_extensions(node).get("calledDecisionId")
+
+
+class SendTaskParser(TimerDialectMixin, SpiffSendTaskParser):
+    """Send task; a Camunda external send task is a parked job instead."""
+
+    def create_task(self) -> Any:
+        """Parked job for camunda:type external, else a message-throwing send task."""
+        if _is_external(self.node) or (not self.xpath("./bpmn:messageEventDefinition")
+                                       and _topic_of(self.node, self.parse_extensions())):
+            return AsyncServiceTaskParser.create_task(self)  # type: ignore[arg-type]
+        return super().create_task()
+
+
+def _with_dialect(base: type, mixin: type = DialectMixin) -> type:
+    """Subclass a library task parser with the dialect mixin."""
+    return type(f"Guichet{base.__name__}", (mixin, base), {})
+
+
+class GuichetParser(SpiffBpmnParser):
+    """SpiffBpmnParser that also reads the Camunda 7 dialect, parks service tasks, and parses safely."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (_with_dialect(SpiffTaskParser), SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[
+            full_tag("task")][1]),
+        full_tag("userTask"): (_with_dialect(SpiffUserTaskParser),
+                               SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
+        full_tag("manualTask"): (_with_dialect(SpiffTaskParser),
+                                 SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("manualTask")][1]),
+        full_tag("scriptTask"): (_with_dialect(ScriptTaskParser),
+                                 SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1]),
+        full_tag("subProcess"): (_with_dialect(SubWorkflowParser),
+                                 SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("subProcess")][1]),
+        full_tag("callActivity"): (_with_dialect(CallActivityParser),
+                                   SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1]),
+        full_tag("serviceTask"): (AsyncServiceTaskParser, AsyncServiceTask),
+        full_tag("businessRuleTask"): (BusinessRuleParser, BusinessRuleTask),
+        full_tag("sendTask"): (SendTaskParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][1]),
+        full_tag("receiveTask"): (_with_dialect(SpiffReceiveTaskParser, TimerDialectMixin),
+                                  SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("receiveTask")][1]),
+        full_tag("startEvent"): (_with_dialect(SpiffStartEventParser, TimerDialectMixin),
+                                 SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1]),
+        full_tag("endEvent"): (_with_dialect(SpiffEndEventParser, TimerDialectMixin),
+                               SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1]),
+        full_tag("boundaryEvent"): (_with_dialect(SpiffBoundaryEventParser, TimerDialectMixin),
+                                    SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][1]),
+        full_tag("intermediateCatchEvent"): (
+            _with_dialect(SpiffIntermediateCatchEventParser, TimerDialectMixin),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("intermediateCatchEvent")][1]),
+        full_tag("intermediateThrowEvent"): (
+            _with_dialect(SpiffIntermediateThrowEventParser, TimerDialectMixin),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("intermediateThrowEvent")][1]),
+        full_tag("exclusiveGateway"): (_with_dialect(ConditionalGatewayParser), ExclusiveGateway),
+        full_tag("inclusiveGateway"): (_with_dialect(ConditionalGatewayParser), InclusiveGateway),
+        full_tag("parallelGateway"): (_with_dialect(GatewayParser), ParallelGateway),
+        full_tag("eventBasedGateway"): (_with_dialect(EventBasedGatewayParser), EventBasedGateway),
+    }
+
+    def __init__(self, validator: Any = None):
+        super().__init__(namespaces=dict(NSMAP), validator=validator)
+
+    def add_bpmn_str(self, bpmn_str: bytes | str, filename: str | None = None) -> None:
+        """Add a BPMN document, parsed with the hardened XML parser."""
+        self.add_bpmn_xml(parse_secure_xml(bpmn_str), filename)
+
+    def add_dmn_str(self, dmn_str: bytes | str, filename: str | None = None) -> None:
+        """Add a DMN document, parsed with the hardened XML parser."""
+        self.add_dmn_xml(parse_secure_xml(dmn_str), filename)
+
+    def add_bpmn_io(self, file_like_object: Any, filename: str | None = None) -> None:
+        """Add a BPMN document from a file-like object (read, then parsed safely)."""
+        self.add_bpmn_str(file_like_object.read(), filename)
+
+    def add_dmn_io(self, file_like_object: Any, filename: str | None = None) -> None:
+        """Add a DMN document from a file-like object (read, then parsed safely)."""
+        self.add_dmn_str(file_like_object.read(), filename)
+
+
+# TaskParser is re-exported for callers that extend the dialect (kept public on purpose).
+__all__ = ["GuichetParser", "AsyncServiceTask", "TaskParser", "parse_secure_xml", "XmlRejectedError",
+           "normalize_expression", "normalize_timer", "camunda_extensions", "NSMAP"]

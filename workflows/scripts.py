@@ -1,0 +1,215 @@
+"""Restricted script environment: BPMN scripts and expressions cannot import, touch dunders or do I/O."""
+from __future__ import annotations
+
+import ast
+import json
+import operator
+import types
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from RestrictedPython import compile_restricted
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from .errors import ScriptError, WorkflowScriptError
+from .helpers import HELPERS
+
+_INPLACE_OPS = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+    ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+}
+
+
+def _inplacevar(op: str, target: Any, value: Any) -> Any:
+    """Augmented assignment (x += 1) as RestrictedPython rewrites it."""
+    try:
+        return _INPLACE_OPS[op](target, value)
+    except KeyError:
+        raise ScriptError(f"operator {op} is not allowed") from None
+
+
+def _build_builtins() -> dict[str, Any]:
+    """RestrictedPython's safe builtins plus the harmless ones scripts need; no open/import/eval."""
+    builtins = dict(safe_builtins)
+    # Classes could be used to reach object internals through metaclass tricks: not needed in BPMN.
+    builtins.pop("__build_class__", None)
+    for fn in (min, max, sum, sorted, list, dict, tuple, set, frozenset, enumerate, zip, any, all,
+               map, filter, reversed, isinstance):
+        builtins[fn.__name__] = fn
+    builtins.update({
+        "_getattr_": safer_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": _inplacevar,
+    })
+    return builtins
+
+
+SAFE_GLOBALS: dict[str, Any] = {
+    "datetime": datetime, "date": date, "timedelta": timedelta, "Decimal": Decimal,
+    "round": round, "min": min, "max": max, "sum": sum, "len": len, "sorted": sorted, "abs": abs,
+    "str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict,
+    # Camunda/JUEL literals, so conditions written as `approved == true` still evaluate.
+    "true": True, "false": False, "null": None,
+    **HELPERS,
+}
+
+
+def check_script(source: str, mode: str = "exec") -> None:
+    """Raise ScriptError when source does not compile in the restricted dialect (deploy-time check)."""
+    _compile(source, mode)
+
+
+_CACHE: OrderedDict[tuple[str, str], types.CodeType] = OrderedDict()
+_CACHE_SIZE = 2048
+
+
+def _compile(source: str, mode: str) -> types.CodeType:
+    """Compile (and cache) restricted code; refuses import statements with a clear message."""
+    key = (mode, source)
+    code = _CACHE.get(key)
+    if code is not None:
+        _CACHE.move_to_end(key)
+        return code
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise ScriptError(f"syntax error line {exc.lineno}: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            raise ScriptError(f"line {node.lineno}: import statements are not allowed")
+    try:
+        code = compile_restricted(source, filename="<script>", mode=mode)
+    except SyntaxError as exc:
+        # RestrictedPython reports forbidden constructs (dunder names, exec, ...) as SyntaxError.
+        raise ScriptError(str(exc.msg if exc.msg else exc).replace("\n", " ").strip()) from None
+    _CACHE[key] = code
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return code
+
+
+def _is_storable(value: Any) -> bool:
+    """Functions and modules a script defines or imports are dropped instead of stored."""
+    return not isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType, type))
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """A TaskDataEnvironment-like environment running RestrictedPython-compiled code."""
+
+    def __init__(self, extra_globals: dict[str, Any] | None = None):
+        super().__init__({**SAFE_GLOBALS, **(extra_globals or {})})
+        self._builtins = _build_builtins()
+
+    def _namespace(self, context: dict, external_context: dict | None) -> dict[str, Any]:
+        """Globals for one run: builtins, helpers, then external context, then task data (data wins)."""
+        namespace: dict[str, Any] = {"__builtins__": self._builtins, "__name__": "bpmn_script"}
+        namespace.update(self.globals)
+        if external_context:
+            namespace.update(external_context)
+        namespace.update(context)
+        return namespace
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        """Evaluate an expression (gateway condition, DMN cell, timer, parameter) against task data."""
+        code = _compile(expression.strip(), "eval")
+        return eval(code, self._namespace(context, external_context))  # noqa: S307 - restricted code
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        """Run a script; the variables it leaves become the task data (must be JSON-serializable)."""
+        code = _compile(script, "exec")
+        namespace = self._namespace(context, external_context)
+        exec(code, namespace)  # noqa: S102 - restricted code
+        injected = {"__builtins__": None, "__name__": None, **self.globals, **(external_context or {})}
+        result = {}
+        for name, value in namespace.items():
+            if name in injected and name not in context and value is injected[name]:
+                continue
+            if name in ("__builtins__", "__name__") or not _is_storable(value):
+                continue
+            result[name] = value
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            bad = [k for k, v in result.items() if not _json_ok(v)]
+            raise ScriptError(
+                f"variables {', '.join(sorted(bad)) or '?'} are not JSON-serializable ({exc}); "
+                "store strings (e.g. d.isoformat(), str(amount)) instead"
+            ) from None
+        context.clear()
+        context.update(result)
+        return True
+
+    def call_service(self, context: dict, **kwargs: Any) -> Any:
+        """Service tasks never run inside the engine: they are parked and run by a worker."""
+        raise ScriptError("service calls are not executed in the engine")
+
+
+def _json_ok(value: Any) -> bool:
+    """True when value serializes to JSON."""
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _element_id(task: Any) -> str | None:
+    """The BPMN id of the element a task runs, falling back to its spec name."""
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """Script engine whose failures are WorkflowScriptError naming the BPMN element."""
+
+    def __init__(self, environment: RestrictedEnvironment | None = None):
+        super().__init__(environment or RestrictedEnvironment())
+
+    def validate(self, expression: str) -> None:
+        """Parse check used by the DMN engine to decide whether a cell needs '=='."""
+        ast.parse(expression)
+
+    def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
+        """Evaluate an expression in the task's context; errors name the element."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except WorkflowScriptError:
+            raise
+        except Exception as exc:  # any failure of user code becomes a script error
+            raise WorkflowScriptError(_element_id(task), _describe(exc, expression)) from exc
+
+    def execute(self, task: Any, script: str, external_context: dict | None = None) -> bool:
+        """Run a script in the task's context; errors name the element."""
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except WorkflowScriptError:
+            raise
+        except Exception as exc:  # any failure of user code becomes a script error
+            raise WorkflowScriptError(_element_id(task), _describe(exc, None)) from exc
+
+
+def _describe(exc: BaseException, expression: str | None) -> str:
+    """A short message for an exception raised by user code."""
+    if isinstance(exc, ScriptError):
+        text = str(exc)
+    else:
+        text = f"{exc.__class__.__name__}: {exc}"
+    if expression is not None:
+        text = f"{text} (in expression {expression.strip()[:200]!r})"
+    return text
