@@ -1,0 +1,12 @@
+"""SQLAlchemy models, one module per aggregate."""
+from app.models.automation import Incident, Job, MessageSubscription, Timer
+from app.models.definition import Deployment, DeploymentFile, FormDefinition, ProcessDefinition
+from app.models.instance import ElementCounter, InstanceEvent, InstanceVariable, ProcessInstance
+from app.models.task import HumanTask
+from app.models.user import ROLES, Queue, User, queue_members
+
+__all__ = [
+    "Deployment", "DeploymentFile", "ElementCounter", "FormDefinition", "HumanTask", "Incident",
+    "InstanceEvent", "InstanceVariable", "Job", "MessageSubscription", "ProcessDefinition",
+    "ProcessInstance", "Queue", "ROLES", "Timer", "User", "queue_members",
+]

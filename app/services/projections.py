@@ -1,0 +1,215 @@
+"""Write what an engine snapshot means into the tables people and workers read.
+
+The instance state and every projection (human tasks, jobs, timers, subscriptions, business
+variables, element counters, history) change in the caller's single transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import (ElementCounter, HumanTask, InstanceEvent, InstanceVariable, Job, MessageSubscription,
+                        ProcessDefinition, ProcessInstance, Timer)
+from app.models._types import utcnow
+from app.services.durations import parse_duration
+from workflows import Snapshot
+
+PENDING_JOBS_KEY = "guichet_jobs_to_dispatch"
+
+
+def record_event(instance_id: int, type_: str, actor: str | None, *, element_id: str | None = None,
+                 task_id: int | None = None, details: dict[str, Any] | None = None,
+                 at: datetime | None = None) -> None:
+    """Append one line to the instance's history."""
+    db.session.add(InstanceEvent(instance_id=instance_id, type=type_, actor=actor, element_id=element_id,
+                                 task_id=task_id, details=details, at=at or utcnow()))
+
+
+def apply_snapshot(instance: ProcessInstance, definition: ProcessDefinition, snap: Snapshot,
+                   actor: str | None, *, is_new: bool = False) -> None:
+    """Store the engine state and bring every projection of the instance in line with it."""
+    now = utcnow()
+    before_active = set(instance.active_element_ids or []) if not is_new else set()
+    before_completed = set(instance.completed_element_ids or []) if not is_new else set()
+    instance.state = snap.state
+    instance.variables = snap.variables
+    instance.active_element_ids = list(snap.active_element_ids)
+    instance.completed_element_ids = list(snap.completed_element_ids)
+    instance.waiting = [_waiting_json(w) for w in snap.waiting]
+    instance.task_count = snap.task_count
+    just_completed = snap.completed and instance.status == "running"
+    if just_completed:
+        instance.status = "completed"
+        instance.ended_at = now
+    if is_new:
+        db.session.add(instance)
+    db.session.flush()
+
+    _sync_human_tasks(instance, definition, snap, actor, now, is_new)
+    _sync_jobs(instance, snap, is_new)
+    _sync_waiting(instance, snap, is_new)
+    _index_variables(instance, definition, is_new)
+    newly_completed = sorted(set(snap.completed_element_ids) - before_completed)
+    for element_id in newly_completed:
+        record_event(instance.id, "element_completed", actor, element_id=element_id, at=now)
+    if just_completed:
+        record_event(instance.id, "instance_completed", actor, at=now)
+    _bump_counters(definition.id, before_active, set(snap.active_element_ids), newly_completed)
+
+
+def _waiting_json(w: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": w.type, "name": w.name, "elementId": w.element_id}
+    if w.correlation_key is not None:
+        item["correlationKey"] = w.correlation_key
+    if w.due_at is not None:
+        item["dueAt"] = w.due_at.isoformat()
+    return item
+
+
+def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, snap: Snapshot,
+                      actor: str | None, now: datetime, is_new: bool) -> None:
+    open_rows: dict[str, HumanTask] = {}
+    if not is_new:
+        open_rows = {t.engine_task_id: t for t in db.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
+    ready_ids = set()
+    for view in snap.user_tasks:
+        ready_ids.add(view.task_id)
+        if view.task_id in open_rows:
+            continue
+        due = parse_duration(view.due_in)
+        task = HumanTask(
+            instance_id=instance.id, engine_task_id=view.task_id, element_id=view.element_id, name=view.name,
+            definition_key=definition.key, business_key=instance.business_key, queue=view.queue,
+            state="open", priority=int(view.priority if view.priority is not None else 50),
+            due_at=(now + due) if due else None, form_key=view.form_key, created_at=now,
+        )
+        db.session.add(task)
+        db.session.flush()
+        record_event(instance.id, "task_created", actor, element_id=view.element_id, task_id=task.id,
+                     details={"queue": view.queue}, at=now)
+    for engine_id, row in open_rows.items():
+        if engine_id not in ready_ids:
+            # The engine no longer waits on it (interrupting boundary event, cancellation...).
+            row.state = "cancelled"
+            row.completed_at = now
+            record_event(instance.id, "task_cancelled", actor, element_id=row.element_id, task_id=row.id, at=now)
+
+
+def _sync_jobs(instance: ProcessInstance, snap: Snapshot, is_new: bool) -> None:
+    known: set[str] = set()
+    if not is_new and snap.jobs:
+        known = set(db.session.scalars(select(Job.engine_task_id).where(
+            Job.instance_id == instance.id, Job.state.in_(("pending", "sent", "running", "failed")))))
+    created = []
+    for view in snap.jobs:
+        if view.task_id in known:
+            continue
+        job = Job(instance_id=instance.id, engine_task_id=view.task_id, element_id=view.element_id,
+                  topic=view.topic, state="pending", input=view.input,
+                  max_retries=view.retries if view.retries is not None else 3)
+        db.session.add(job)
+        created.append(job)
+    if created:
+        db.session.flush()
+        db.session.info.setdefault(PENDING_JOBS_KEY, []).extend(j.id for j in created)
+
+
+def _sync_waiting(instance: ProcessInstance, snap: Snapshot, is_new: bool) -> None:
+    if not is_new:
+        db.session.execute(Timer.__table__.delete().where(Timer.instance_id == instance.id,
+                                                          Timer.state == "waiting"))
+        db.session.execute(MessageSubscription.__table__.delete().where(
+            MessageSubscription.instance_id == instance.id))
+    if instance.status in ("completed", "terminated"):
+        return
+    for w in snap.waiting:
+        if w.type == "timer":
+            db.session.add(Timer(instance_id=instance.id, element_id=w.element_id, due_at=w.due_at))
+        elif w.type in ("message", "signal"):
+            db.session.add(MessageSubscription(instance_id=instance.id, type=w.type, name=w.name,
+                                               element_id=w.element_id, correlation_key=w.correlation_key))
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)[:255]
+    return None
+
+
+def _index_variables(instance: ProcessInstance, definition: ProcessDefinition, is_new: bool) -> None:
+    names = definition.searchable_variables
+    if not names:
+        return
+    wanted = {n: _scalar_text(instance.variables.get(n)) for n in names if n in (instance.variables or {})}
+    wanted = {n: v for n, v in wanted.items() if v is not None}
+    existing: dict[str, InstanceVariable] = {}
+    if not is_new:
+        existing = {v.name: v for v in db.session.scalars(
+            select(InstanceVariable).where(InstanceVariable.instance_id == instance.id))}
+    for name, value in wanted.items():
+        row = existing.get(name)
+        if row is None:
+            db.session.add(InstanceVariable(instance_id=instance.id, name=name, value=value))
+        elif row.value != value:
+            row.value = value
+    for name, row in existing.items():
+        if name not in wanted:
+            db.session.delete(row)
+
+
+def _upsert_stmt():  # type: ignore[no-untyped-def]
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(ElementCounter)
+
+
+def _bump_counters(definition_id: int, before_active: set[str], after_active: set[str],
+                   newly_completed: Iterable[str]) -> None:
+    deltas: dict[str, tuple[int, int]] = {}
+    for element in after_active - before_active:
+        deltas[element] = (deltas.get(element, (0, 0))[0] + 1, deltas.get(element, (0, 0))[1])
+    for element in before_active - after_active:
+        deltas[element] = (deltas.get(element, (0, 0))[0] - 1, deltas.get(element, (0, 0))[1])
+    for element in newly_completed:
+        deltas[element] = (deltas.get(element, (0, 0))[0], deltas.get(element, (0, 0))[1] + 1)
+    # A fixed order keeps two transactions from locking counter rows in opposite orders.
+    for element in sorted(deltas):
+        d_active, d_completed = deltas[element]
+        if not d_active and not d_completed:
+            continue
+        stmt = _upsert_stmt().values(definition_id=definition_id, element_id=element, active=max(d_active, 0),
+                                     completed=d_completed, incidents=0)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["definition_id", "element_id"],
+            set_={"active": ElementCounter.active + d_active, "completed": ElementCounter.completed + d_completed},
+        )
+        db.session.execute(stmt)
+
+
+def bump_incident_counter(definition_id: int, element_id: str | None, delta: int) -> None:
+    """Count an incident opened (+1) or resolved (-1) on an element."""
+    if not element_id:
+        return
+    stmt = _upsert_stmt().values(definition_id=definition_id, element_id=element_id, active=0, completed=0,
+                                 incidents=max(delta, 0))
+    stmt = stmt.on_conflict_do_update(index_elements=["definition_id", "element_id"],
+                                      set_={"incidents": ElementCounter.incidents + delta})
+    db.session.execute(stmt)
+
+
+def leave_active_elements(instance: ProcessInstance) -> None:
+    """An instance that stops (cancelled, terminated) no longer counts as active anywhere."""
+    _bump_counters(instance.definition_id, set(instance.active_element_ids or []), set(), [])
+    instance.active_element_ids = []
+    db.session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
+                       .values(state="cancelled", completed_at=utcnow()))
+    db.session.execute(update(Job).where(Job.instance_id == instance.id, Job.state.in_(("pending", "sent")))
+                       .values(state="cancelled"))
+    db.session.execute(Timer.__table__.delete().where(Timer.instance_id == instance.id))
+    db.session.execute(MessageSubscription.__table__.delete().where(MessageSubscription.instance_id == instance.id))

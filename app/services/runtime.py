@@ -1,0 +1,76 @@
+"""The one WorkflowEngine of the process and a cache of loaded specs per definition version."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ProcessDefinition
+from workflows import LoadedSpec, WorkflowEngine
+
+_engine: WorkflowEngine | None = None
+_engine_lock = threading.Lock()
+_spec_cache: OrderedDict[tuple[int, tuple[int, ...]], LoadedSpec] = OrderedDict()
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 256
+
+
+def get_engine() -> WorkflowEngine:
+    """The engine adapter, built once per process (parser, script environment, serializer)."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = WorkflowEngine(max_tasks=int(current_app.config["MAX_INSTANCE_TASKS"]))
+    return _engine
+
+
+def latest_definition(key: str) -> ProcessDefinition | None:
+    """The highest version of a process definition key."""
+    return db.session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+    )
+
+
+def _called_definitions(definition: ProcessDefinition, seen: set[str]) -> dict[str, ProcessDefinition]:
+    """Latest deployed versions of every process the definition calls, transitively."""
+    found: dict[str, ProcessDefinition] = {}
+    for key in definition.model.get("called_processes", []):
+        if key in seen or key in found:
+            continue
+        called = latest_definition(key)
+        if called is not None:
+            found[key] = called
+            found.update(_called_definitions(called, seen | {definition.key, key}))
+    return found
+
+
+def load_spec(definition: ProcessDefinition) -> LoadedSpec:
+    """The engine spec of a definition with its called processes, from the cache when possible."""
+    called = _called_definitions(definition, {definition.key})
+    cache_key = (definition.id, tuple(sorted(d.id for d in called.values())))
+    with _cache_lock:
+        spec = _spec_cache.get(cache_key)
+        if spec is not None:
+            _spec_cache.move_to_end(cache_key)
+            return spec
+    spec = get_engine().load_spec(definition.spec, called={k: d.spec for k, d in called.items()})
+    with _cache_lock:
+        _spec_cache[cache_key] = spec
+        while len(_spec_cache) > _CACHE_SIZE:
+            _spec_cache.popitem(last=False)
+    return spec
+
+
+def known_process_keys() -> set[str]:
+    """Keys of every deployed process (targets for call activities)."""
+    return set(db.session.scalars(select(ProcessDefinition.key).group_by(ProcessDefinition.key)))
+
+
+def next_version(key: str) -> int:
+    """The version number the next deployment of this key gets."""
+    current = db.session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key))
+    return (current or 0) + 1

@@ -1,0 +1,1 @@
+"""Celery tasks: thin, ids in, call a service, commit once."""
