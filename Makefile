@@ -43,7 +43,7 @@ assets:
 	fi
 
 run: install
-	$(BIN)/guichet db upgrade
+	$(BIN)/guichet db upgrade heads
 	$(BIN)/guichet demo
 	$(BIN)/guichet run --host $(HOST) --port $(PORT)
 

@@ -26,7 +26,7 @@ def main() -> None:
 def _upgrade_database() -> None:
     from flask_migrate import upgrade
 
-    upgrade(directory=str(Path(current_app.root_path) / "migrations"))
+    upgrade(directory=str(Path(current_app.root_path) / "migrations"), revision="heads")
 
 
 def _celery_command(*args: str) -> list[str]:

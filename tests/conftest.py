@@ -81,7 +81,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         WTF_CSRF_ENABLED=False, BROKER_URL="memory://", CELERY_EAGER=False,
     )
     with flask_app.app_context():
-        upgrade(directory=str(Path(flask_app.root_path) / "migrations"))
+        upgrade(directory=str(Path(flask_app.root_path) / "migrations"), revision="heads")
     yield flask_app
 
 
