@@ -382,7 +382,7 @@ def _error_catcher(task: Task, error_code: str) -> Task | None:
 
 def _absorb_payload(task: Task, definition: Any) -> None:
     """Merge an event payload into the task data when the diagram names no variable for it."""
-    if not isinstance(definition, ItemAwareEventDefinition):
+    if not isinstance(definition, (ItemAwareEventDefinition, MessageEventDefinition)):
         return
     named = getattr(definition, "message_var", None) or getattr(definition, "variable", None)
     if named:
