@@ -1,18 +1,17 @@
 """Deploy-time parsing and validation: every problem of every file is reported, not just the first."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition  # noqa: F401
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
@@ -70,7 +69,7 @@ def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], 
             else:
                 calls.append((filename, call.get("id"), called))
         for node in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
-            script = node.find("{%s}script" % NSMAP["bpmn"])
+            script = node.find(f"{{{NSMAP['bpmn']}}}script")
             if script is None or not (script.text or "").strip():
                 issues.append(ValidationIssue(filename, node.get("id"), "script task without a script"))
     return issues, calls
@@ -80,7 +79,7 @@ def _script_issues(spec: Any, filename: str) -> list[ValidationIssue]:
     """Compile every script, condition and expression of a parsed spec in the restricted dialect."""
     issues = []
 
-    def check(element_id: str, source: str | None, mode: str, what: str) -> None:
+    def check(element_id: str, source: str | None, mode: Literal["exec", "eval"], what: str) -> None:
         if source is None or not str(source).strip():
             return
         try:
@@ -170,7 +169,7 @@ def parse_deployment(files: dict[str, bytes], known_processes: set[str],
                 dmn_sources[decision_id] = etree.tostring(root, encoding="unicode")
         except XmlRejectedError as exc:
             issues.append(ValidationIssue(name, None, str(exc)))
-        except Exception as exc:  # the DMN parser raises plain exceptions on bad tables
+        except Exception as exc:  # noqa: BLE001 - the DMN parser raises plain exceptions on bad tables
             issues.append(ValidationIssue(name, getattr(exc, "id", None) or None, f"invalid DMN: {exc}"))
 
     top_level: dict[str, tuple[str, Any]] = {}
@@ -262,12 +261,11 @@ def _model(pid: str, filename: str, process: Any, spec: Any, embedded: dict[str,
             elif isinstance(ts, AsyncServiceTask):
                 model.service_tasks.append(service_task_info(ts))
             elif isinstance(ts, BusinessRuleTaskMixin):
-                decision_id = ts.dmnEngine.decision_table.id if hasattr(ts.dmnEngine, "decision_table") else None
-                decision_id = _decision_ref(process, element_id) or decision_id
+                decision_id = _decision_ref(process, element_id)
                 if decision_id and decision_id not in decisions:
                     decisions.append(decision_id)
             definition = getattr(ts, "event_definition", None)
-            if isinstance(ts, CatchingEvent) or isinstance(ts, ThrowingEvent):
+            if isinstance(ts, (CatchingEvent, ThrowingEvent)):
                 _note_event(model, definition, element_id)
     model.called_processes = sorted(called)
     model.element_ids = seen_ids

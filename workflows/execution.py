@@ -1,8 +1,9 @@
 """One process instance being advanced: guarded stepping, task completion, jobs, timers, events, snapshot."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -133,8 +134,7 @@ class Execution:
                 definition = catcher.task_spec.event_definition
                 event = BpmnEvent(type(definition)(definition.name, code=error_code), payload=payload,
                                   target=catcher.workflow)
-                self._guarded(lambda: (catcher.task_spec.catch(catcher, event),
-                                       catcher.task_spec._update(catcher)))
+                self._guarded(lambda c=catcher, ev=event: (c.task_spec.catch(c, ev), c.task_spec._update(c)))
                 _absorb_payload(catcher, definition)
                 return True
             owner = current.workflow.parent_task_id
@@ -175,7 +175,7 @@ class Execution:
 
     def fire_due_timers(self, now: datetime) -> list[str]:
         """Fire every waiting timer due at or before now; returns the element ids fired (run() afterwards)."""
-        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
         fired = []
         for task in self._waiting_tasks():
             if not isinstance(task.task_spec.event_definition, TimerEventDefinition):
@@ -195,7 +195,7 @@ class Execution:
         """Deliver a signal to this instance's waiting catch events of that name."""
         return self._deliver(SignalEventDefinition, name, payload or {})
 
-    def _deliver(self, kind: type, name: str, payload: dict[str, Any]) -> bool:
+    def _deliver(self, kind: type[Any], name: str, payload: dict[str, Any]) -> bool:
         """Catch an external message/signal in the waiting tasks that match it."""
         waiting = [t for t in self._waiting_tasks()
                    if isinstance(t.task_spec.event_definition, kind) and t.task_spec.event_definition.name == name]
@@ -275,7 +275,7 @@ class Execution:
     def _user_task_view(self, task: Task) -> UserTaskView:
         """Projection of a READY user task."""
         route = route_user_task(task.task_spec, task.workflow.spec.name)
-        ready_at = datetime.fromtimestamp(task.last_state_change, tz=timezone.utc)
+        ready_at = datetime.fromtimestamp(task.last_state_change, tz=UTC)
         return UserTaskView(
             task_id=str(task.id), element_id=_element(task), name=task.task_spec.bpmn_name,
             queue=route.queue, form_key=route.form_key, priority=route.priority, due_in=route.due_in,
@@ -354,7 +354,7 @@ def _fire(task: Task) -> None:
     if isinstance(definition, CycleTimerEventDefinition):
         value = task.internal_data.get("event_value")
         if isinstance(value, dict) and value.get("cycles") != 0:
-            value["next"] = datetime(2000, 1, 1, tzinfo=timezone.utc).isoformat()
+            value["next"] = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
             task._set_internal_data(event_value=value)
     else:
         task._set_internal_data(event_fired=True)

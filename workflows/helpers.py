@@ -20,7 +20,7 @@ def _ssn_digits(number13: str) -> int:
     """Return the 13 characters of an SSN as an int (Corsican 2A/2B departments substituted)."""
     # Corsica: 2A counts as 19 and 2B as 18 in the key computation (departments 20 minus 1 or 2).
     if number13[5:7] == "2A":
-        return int(number13[:5] + "19" + number13[7:]) 
+        return int(number13[:5] + "19" + number13[7:])
     if number13[5:7] == "2B":
         return int(number13[:5] + "18" + number13[7:])
     return int(number13)

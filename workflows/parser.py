@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
 from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.specs.defaults import EventBasedGateway, ExclusiveGateway, InclusiveGateway
-from SpiffWorkflow.bpmn.specs.defaults import ParallelGateway
-from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import (
+    EventBasedGateway,
+    ExclusiveGateway,
+    InclusiveGateway,
+    ParallelGateway,
+)
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
     SpiffEndEventParser,
@@ -25,10 +29,14 @@ from SpiffWorkflow.spiff.parser.event_parsers import (
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import (
     BusinessRuleTaskParser as SpiffBusinessRuleTaskParser,
+)
+from SpiffWorkflow.spiff.parser.task_spec import (
     CallActivityParser,
     ScriptTaskParser,
     SpiffTaskParser,
     SubWorkflowParser,
+)
+from SpiffWorkflow.spiff.parser.task_spec import (
     UserTaskParser as SpiffUserTaskParser,
 )
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask
@@ -38,7 +46,7 @@ from .errors import WorkflowError
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
-_CAMUNDA = "{%s}" % CAMUNDA_NS
+_CAMUNDA = f"{{{CAMUNDA_NS}}}"
 
 # Attributes of the Camunda 7 dialect the adapter understands (the library ignores most of them).
 _CAMUNDA_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "topic", "type",
@@ -53,6 +61,9 @@ class XmlRejectedError(WorkflowError):
         super().__init__(message if line is None else f"line {line}: {message}")
 
 
+_DECLARATION = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+
+
 def _make_xml_parser() -> etree.XMLParser:
     """An lxml parser that never resolves entities, loads DTDs or touches the network."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
@@ -63,8 +74,9 @@ def parse_secure_xml(data: bytes | str) -> etree._Element:
     """Parse XML safely; raise XmlRejectedError on syntax errors or any DOCTYPE/entity declaration."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     # Refuse before parsing too: a DOCTYPE is never needed in BPMN/DMN and is the vector of XXE/billion laughs.
-    if re.search(rb"<!DOCTYPE|<!ENTITY", raw, re.IGNORECASE):
-        line = raw[: re.search(rb"<!DOCTYPE|<!ENTITY", raw, re.IGNORECASE).start()].count(b"\n") + 1
+    declaration = _DECLARATION.search(raw)
+    if declaration is not None:
+        line = raw[: declaration.start()].count(b"\n") + 1
         raise XmlRejectedError("DOCTYPE/DTD and entity declarations are not allowed", line)
     try:
         root = etree.fromstring(raw, parser=_make_xml_parser())
@@ -79,7 +91,7 @@ def parse_secure_xml(data: bytes | str) -> etree._Element:
 
 
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
-_ISO_LITERAL = re.compile(r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.I)
+_ISO_LITERAL = re.compile(r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.IGNORECASE)
 
 
 def normalize_expression(text: str | None) -> str | None:
@@ -200,7 +212,7 @@ class AsyncServiceTask(ServiceTask):
 
     def _execute(self, my_task: Any) -> None:
         """Do nothing: returning None leaves the task STARTED while the job runs on a worker."""
-        return None
+        return
 
 
 def _topic_of(node: Any, extensions: dict[str, Any]) -> str | None:
@@ -292,7 +304,7 @@ def _with_dialect(base: type, mixin: type = DialectMixin) -> type:
 class GuichetParser(SpiffBpmnParser):
     """SpiffBpmnParser that also reads the Camunda 7 dialect, parks service tasks, and parses safely."""
 
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("task"): (_with_dialect(SpiffTaskParser), SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[
             full_tag("task")][1]),
@@ -350,5 +362,14 @@ class GuichetParser(SpiffBpmnParser):
 
 
 # TaskParser is re-exported for callers that extend the dialect (kept public on purpose).
-__all__ = ["GuichetParser", "AsyncServiceTask", "TaskParser", "parse_secure_xml", "XmlRejectedError",
-           "normalize_expression", "normalize_timer", "camunda_extensions", "NSMAP"]
+__all__ = [
+    "NSMAP",
+    "AsyncServiceTask",
+    "GuichetParser",
+    "TaskParser",
+    "XmlRejectedError",
+    "camunda_extensions",
+    "normalize_expression",
+    "normalize_timer",
+    "parse_secure_xml",
+]

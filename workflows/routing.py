@@ -117,7 +117,10 @@ def route_user_task(task_spec: Any, process_id: str) -> Route:
     elif props.get("formKey"):
         form_key = props["formKey"]
     due_in = props.get("dueIn") or None
-    route = Route(queue=queue, form_key=form_key, priority=_priority(props.get("priority")),
+    # A `priority` property wins; Camunda's own camunda:priority attribute is the fallback.
+    priority = _priority(props.get("priority") if props.get("priority") not in (None, "")
+                         else camunda.get("priority"))
+    route = Route(queue=queue, form_key=form_key, priority=priority,
                   due_in=due_in, form_file=form_file, ui_form_file=ui_form_file)
     # Specs are shared by every instance of a definition version: compute once.
     task_spec._guichet_route = route
@@ -163,7 +166,8 @@ def form_data_schema(fields: list[dict[str, Any]], title: str | None = None) -> 
             prop["format"] = "date"
         if ftype == "enum" and item.get("values"):
             prop["enum"] = [v["id"] for v in item["values"]]
-            prop["enumNames"] = [v.get("name") or v["id"] for v in item["values"]]
+            # oneOf/const/title is how JSON Schema form renderers show labelled choices.
+            prop["oneOf"] = [{"const": v["id"], "title": v.get("name") or v["id"]} for v in item["values"]]
         if "defaultValue" in item:
             default = _typed_default(item["defaultValue"], ftype)
             if default is not None:
@@ -203,9 +207,10 @@ def _apply_constraint(prop: dict[str, Any], name: str, config: str | None) -> No
     if keyword is None or config is None:
         return
     try:
-        prop[keyword] = int(config) if keyword in ("minLength", "maxLength") else float(config)
+        number = float(config)
     except ValueError:
-        pass
+        return
+    prop[keyword] = int(number) if number.is_integer() else number
 
 
 def process_properties(process_node: Any) -> dict[str, str]:

@@ -8,7 +8,7 @@ import types
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from RestrictedPython import compile_restricted
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -70,7 +70,7 @@ SAFE_GLOBALS: dict[str, Any] = {
 }
 
 
-def check_script(source: str, mode: str = "exec") -> None:
+def check_script(source: str, mode: Literal["exec", "eval"] = "exec") -> None:
     """Raise ScriptError when source does not compile in the restricted dialect (deploy-time check)."""
     _compile(source, mode)
 
@@ -79,7 +79,7 @@ _CACHE: OrderedDict[tuple[str, str], types.CodeType] = OrderedDict()
 _CACHE_SIZE = 2048
 
 
-def _compile(source: str, mode: str) -> types.CodeType:
+def _compile(source: str, mode: Literal["exec", "eval"]) -> types.CodeType:
     """Compile (and cache) restricted code; refuses import statements with a clear message."""
     key = (mode, source)
     code = _CACHE.get(key)
@@ -128,13 +128,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         """Evaluate an expression (gateway condition, DMN cell, timer, parameter) against task data."""
         code = _compile(expression.strip(), "eval")
-        return eval(code, self._namespace(context, external_context))  # noqa: S307 - restricted code
+        return eval(code, self._namespace(context, external_context))
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
         """Run a script; the variables it leaves become the task data (must be JSON-serializable)."""
         code = _compile(script, "exec")
         namespace = self._namespace(context, external_context)
-        exec(code, namespace)  # noqa: S102 - restricted code
+        exec(code, namespace)  # noqa: S102 - restricted code only
         injected = {"__builtins__": None, "__name__": None, **self.globals, **(external_context or {})}
         result = {}
         for name, value in namespace.items():
