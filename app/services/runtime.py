@@ -13,7 +13,7 @@ from workflows import LoadedSpec, WorkflowEngine
 
 _engine: WorkflowEngine | None = None
 _engine_lock = threading.Lock()
-_spec_cache: OrderedDict[tuple[int, tuple[int, ...]], LoadedSpec] = OrderedDict()
+_spec_cache: OrderedDict[tuple[object, ...], LoadedSpec] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 256
 
@@ -51,7 +51,9 @@ def _called_definitions(definition: ProcessDefinition, seen: set[str]) -> dict[s
 def load_spec(definition: ProcessDefinition) -> LoadedSpec:
     """The engine spec of a definition with its called processes, from the cache when possible."""
     called = _called_definitions(definition, {definition.key})
-    cache_key = (definition.id, tuple(sorted(d.id for d in called.values())))
+    # Ids alone are not enough: a database emptied and refilled (tests, restores) reuses them.
+    cache_key = (definition.id, definition.checksum,
+                 tuple(sorted((d.id, d.checksum) for d in called.values())))
     with _cache_lock:
         spec = _spec_cache.get(cache_key)
         if spec is not None:

@@ -31,7 +31,8 @@ def _parse_time(value: Any, field: str) -> datetime:
 
 def search_instances(flt: Any = None, sort: Any = None, page: Any = None) -> SearchPage:
     """Instances matching the filter, newest first by default, keyset-paged."""
-    flt = flt or {}
+    if flt is None:
+        flt = {}
     if not isinstance(flt, dict):
         raise BadRequestError("filter must be an object", [{"field": "filter", "message": "must be an object"}])
     unknown = set(flt) - INSTANCE_FILTER_KEYS
