@@ -3,6 +3,7 @@ from app.models.automation import Incident, Job, MessageSubscription, Timer
 from app.models.definition import Deployment, DeploymentFile, FormDefinition, ProcessDefinition
 from app.models.instance import ElementCounter, InstanceEvent, InstanceVariable, ProcessInstance
 from app.models.task import HumanTask
+import app.models.registry  # noqa: F401,E402  (registers the registry tables)
 from app.models.user import ROLES, Queue, User, queue_members
 
 __all__ = [
