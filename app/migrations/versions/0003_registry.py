@@ -6,8 +6,8 @@ Revises: 0001
 Create Date: 2026-11-21 10:07:32.331663
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import app.models._types
