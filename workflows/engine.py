@@ -35,16 +35,19 @@ class WorkflowEngine:
     def load_spec(self, model_spec_json: str, called: dict[str, str] | None = None) -> LoadedSpec:
         """Rebuild a spec from ProcessModel.spec plus the specs of every process it calls (transitively)."""
         spec, subprocess_specs = self.state_serializer.spec_from_json(model_spec_json)
+        owners = {name: spec.name for name in [spec.name, *subprocess_specs]}
         for process_id, text in (called or {}).items():
             called_spec, embedded = self.state_serializer.spec_from_json(text)
             subprocess_specs.setdefault(process_id, called_spec)
+            owners.setdefault(process_id, process_id)
             for name, sub in embedded.items():
                 subprocess_specs.setdefault(name, sub)
+                owners.setdefault(name, process_id)
         missing = sorted({ts.spec for sp in [spec, *subprocess_specs.values()] for ts in sp.task_specs.values()
                           if isinstance(ts, CallActivity) and ts.spec not in subprocess_specs})
         if missing:
             raise WorkflowError(f"called process spec(s) not provided: {', '.join(missing)}")
-        return LoadedSpec(key=spec.name, spec=spec, subprocess_specs=subprocess_specs)
+        return LoadedSpec(key=spec.name, spec=spec, subprocess_specs=subprocess_specs, owners=owners)
 
     def start(self, spec: LoadedSpec, variables: dict[str, Any] | None = None) -> Execution:
         """Create an instance and seed variables on its start task; nothing runs until run()."""

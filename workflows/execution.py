@@ -7,17 +7,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-    ItemAwareEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
@@ -32,6 +29,7 @@ from .errors import (
     WorkflowError,
     WorkflowScriptError,
 )
+from .events import absorb_payload, error_catcher, event_type, fire, timer_due
 from .parser import AsyncServiceTask
 from .routing import due_at, route_user_task
 from .views import JobView, LoadedSpec, Snapshot, ThrownEvent, UserTaskView, WaitingView
@@ -129,13 +127,13 @@ class Execution:
         payload = {"errorCode": error_code, "errorMessage": message}
         current: Task | None = task
         while current is not None:
-            catcher = _error_catcher(current, error_code)
+            catcher = error_catcher(current, error_code)
             if catcher is not None:
                 definition = catcher.task_spec.event_definition
                 event = BpmnEvent(type(definition)(definition.name, code=error_code), payload=payload,
                                   target=catcher.workflow)
                 self._guarded(lambda c=catcher, ev=event: (c.task_spec.catch(c, ev), c.task_spec._update(c)))
-                _absorb_payload(catcher, definition)
+                absorb_payload(catcher, definition)
                 return True
             owner = current.workflow.parent_task_id
             current = self.workflow.get_task_from_id(owner) if owner is not None else None
@@ -171,7 +169,7 @@ class Execution:
         if not timers:
             raise NoTimerWaitingError(f"no timer waits at {element_id}")
         for task in timers:
-            self._guarded(lambda task=task: _fire(task))
+            self._guarded(lambda task=task: fire(task))
 
     def fire_due_timers(self, now: datetime) -> list[str]:
         """Fire every waiting timer due at or before now; returns the element ids fired (run() afterwards)."""
@@ -180,9 +178,9 @@ class Execution:
         for task in self._waiting_tasks():
             if not isinstance(task.task_spec.event_definition, TimerEventDefinition):
                 continue
-            due = _timer_due(task)
+            due = timer_due(task)
             if due is not None and due <= now:
-                self._guarded(lambda task=task: _fire(task))
+                self._guarded(lambda task=task: fire(task))
                 fired.append(_element(task))
         self._guarded(self.workflow.refresh_timers)
         return fired
@@ -212,7 +210,7 @@ class Execution:
             raise
         for task in waiting:
             if task.state != TaskState.WAITING:
-                _absorb_payload(task, task.task_spec.event_definition)
+                absorb_payload(task, task.task_spec.event_definition)
         return True
 
     def cancel(self) -> None:
@@ -223,7 +221,7 @@ class Execution:
     def snapshot(self) -> Snapshot:
         """State (without spec) plus the projections the app writes; consumes thrown events."""
         wf = self.workflow
-        thrown = [ThrownEvent(_event_type(e.event_definition), e.event_definition.name, e.payload)
+        thrown = [ThrownEvent(event_type(e.event_definition), e.event_definition.name, e.payload)
                   for e in wf.get_events()]
         user_tasks, jobs, active, completed_tasks = [], [], [], []
         for task in self.all_tasks():
@@ -234,7 +232,8 @@ class Execution:
             if not state & _ACTIVE:
                 continue
             element_id = getattr(task.task_spec, "bpmn_id", None)
-            if element_id is not None:
+            # A boundary event waiting on its activity is a subscription, not an active element.
+            if element_id is not None and not (state == TaskState.WAITING and isinstance(task.task_spec, BoundaryEvent)):
                 active.append(element_id)
             if state == TaskState.READY and task.task_spec.manual:
                 user_tasks.append(self._user_task_view(task))
@@ -274,13 +273,15 @@ class Execution:
 
     def _user_task_view(self, task: Task) -> UserTaskView:
         """Projection of a READY user task."""
-        route = route_user_task(task.task_spec, task.workflow.spec.name)
+        # Embedded subprocesses have their own spec: route with the deployed process id that owns it.
+        process_id = self.spec.owners.get(task.workflow.spec.name, task.workflow.spec.name)
+        route = route_user_task(task.task_spec, process_id)
         ready_at = datetime.fromtimestamp(task.last_state_change, tz=UTC)
         return UserTaskView(
             task_id=str(task.id), element_id=_element(task), name=task.task_spec.bpmn_name,
             queue=route.queue, form_key=route.form_key, priority=route.priority, due_in=route.due_in,
             data=dict(task.data), due_at=_safe_due(route.due_in, ready_at), form_file=route.form_file,
-            ui_form_file=route.ui_form_file, process_id=task.workflow.spec.name,
+            ui_form_file=route.ui_form_file, process_id=process_id,
         )
 
     def _job_view(self, task: Task) -> JobView:
@@ -298,7 +299,7 @@ class Execution:
         """Projection of a waiting catch event (message, signal or timer)."""
         definition = task.task_spec.event_definition
         if isinstance(definition, TimerEventDefinition):
-            kind, due = "timer", _timer_due(task)
+            kind, due = "timer", timer_due(task)
         elif isinstance(definition, MessageEventDefinition):
             kind, due = "message", None
         elif isinstance(definition, SignalEventDefinition):
@@ -314,82 +315,12 @@ def _element(task: Task) -> str:
     return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
-def _event_type(definition: Any) -> str:
-    """'message' or 'signal' (others by class name) for a thrown event."""
-    if isinstance(definition, MessageEventDefinition):
-        return "message"
-    if isinstance(definition, SignalEventDefinition):
-        return "signal"
-    return type(definition).__name__
-
-
 def _safe_due(due_in: str | None, start: datetime) -> datetime | None:
     """due_at, or None when the dueIn property is not a usable duration."""
     try:
         return due_at(due_in, start)
     except ValueError:
         return None
-
-
-def _timer_due(task: Task) -> datetime | None:
-    """Due time (UTC) of a waiting timer task, from the value the library computed."""
-    definition = task.task_spec.event_definition
-    value = task.internal_data.get("event_value")
-    if value is None:
-        return None
-    try:
-        if isinstance(definition, CycleTimerEventDefinition):
-            if not isinstance(value, dict) or value.get("cycles") == 0:
-                return None
-            return datetime.fromisoformat(value["next"])
-        return TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) and not \
-            value.upper().startswith("P") else TimerEventDefinition.get_datetime(value)
-    except (ValueError, TypeError, KeyError):
-        return None
-
-
-def _fire(task: Task) -> None:
-    """Make a waiting timer fire now, whatever its due time."""
-    definition = task.task_spec.event_definition
-    if isinstance(definition, CycleTimerEventDefinition):
-        value = task.internal_data.get("event_value")
-        if isinstance(value, dict) and value.get("cycles") != 0:
-            value["next"] = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
-            task._set_internal_data(event_value=value)
-    else:
-        task._set_internal_data(event_fired=True)
-    task.task_spec._update(task)
-
-
-def _error_catcher(task: Task, error_code: str) -> Task | None:
-    """The waiting error boundary event attached to task that catches error_code (or catches all)."""
-    parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-        return None
-    candidates = []
-    for sibling in parent.children:
-        definition = getattr(sibling.task_spec, "event_definition", None)
-        if sibling is task or not isinstance(definition, ErrorEventDefinition):
-            continue
-        if sibling.state != TaskState.WAITING:
-            continue
-        if definition.code == error_code:
-            return sibling
-        if not definition.code:
-            candidates.append(sibling)
-    return candidates[0] if candidates else None
-
-
-def _absorb_payload(task: Task, definition: Any) -> None:
-    """Merge an event payload into the task data when the diagram names no variable for it."""
-    if not isinstance(definition, (ItemAwareEventDefinition, MessageEventDefinition)):
-        return
-    named = getattr(definition, "message_var", None) or getattr(definition, "variable", None)
-    if named:
-        return
-    payload = task.internal_data.pop(definition.name, None)
-    if isinstance(payload, dict):
-        task.data.update(payload)
 
 
 def _script_error(exc: BaseException) -> WorkflowError:

@@ -37,6 +37,8 @@ class LoadedSpec:
     key: str
     spec: Any
     subprocess_specs: dict[str, Any]
+    # Spec name (embedded subprocesses included) -> the deployed process id it belongs to.
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
