@@ -28,6 +28,10 @@ def create_app(config: dict[str, Any] | None = None, **overrides: Any) -> Flask:
     with app.app_context():
         configure_engine_events(db.engine)
 
+    from app.i18n import init_i18n
+
+    init_i18n(app)
+
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

@@ -1,0 +1,3 @@
+"""placeholder"""
+from flask import Blueprint
+modeler_bp = Blueprint("modeler", __name__)

@@ -1,0 +1,3 @@
+"""placeholder"""
+from flask import Blueprint
+monitor_bp = Blueprint("monitor", __name__)
