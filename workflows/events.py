@@ -1,7 +1,7 @@
 """Event helpers of an instance: timer due times and firing, error catching, payload merging."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
@@ -11,7 +11,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -25,9 +27,24 @@ def event_type(definition: Any) -> str:
     return type(definition).__name__
 
 
-def timer_due(task: Task) -> datetime | None:
-    """Due time (UTC) of a waiting timer task, from the value the library computed."""
-    definition = task.task_spec.event_definition
+def subscriptions(task: Task) -> list[tuple[Any, str]]:
+    """(event definition, element id) pairs a waiting task listens to, event-based gateways expanded."""
+    spec = task.task_spec
+    definition = spec.event_definition
+    own = getattr(spec, "bpmn_id", None) or spec.name
+    if not isinstance(definition, MultipleEventDefinition):
+        return [(definition, own)]
+    pairs = []
+    # An event-based gateway moves its branches' definitions onto itself, in the order of its outputs.
+    outputs = spec.outputs if isinstance(spec, EventBasedGateway) else []
+    for index, sub in enumerate(definition.event_definitions):
+        target = outputs[index] if index < len(outputs) else None
+        pairs.append((sub, getattr(target, "bpmn_id", None) or own))
+    return pairs
+
+
+def timer_due(task: Task, definition: Any) -> datetime | None:
+    """Due time (UTC) of a waiting timer, from the value the library computed on the task."""
     value = task.internal_data.get("event_value")
     if value is None:
         return None
@@ -36,21 +53,23 @@ def timer_due(task: Task) -> datetime | None:
             if not isinstance(value, dict) or value.get("cycles") == 0:
                 return None
             return datetime.fromisoformat(value["next"])
-        return TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) and not \
-            value.upper().startswith("P") else TimerEventDefinition.get_datetime(value)
+        if isinstance(value, str) and not value.upper().startswith("P"):
+            return TimerEventDefinition.parse_time_or_duration(value)
+        return None
     except (ValueError, TypeError, KeyError):
         return None
 
 
-def fire(task: Task) -> None:
+def fire(task: Task, definition: Any) -> None:
     """Make a waiting timer fire now, whatever its due time."""
-    definition = task.task_spec.event_definition
     if isinstance(definition, CycleTimerEventDefinition):
         value = task.internal_data.get("event_value")
         if isinstance(value, dict) and value.get("cycles") != 0:
-            value["next"] = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+            # Due "just now": the library then schedules the next cycle one period from now.
+            value["next"] = (datetime.now(UTC) - timedelta(milliseconds=1)).isoformat()
             task._set_internal_data(event_value=value)
     else:
+        # Duration/date timers (alone or inside an event-based gateway) read this flag in has_fired.
         task._set_internal_data(event_fired=True)
     task.task_spec._update(task)
 
@@ -74,13 +93,13 @@ def error_catcher(task: Task, error_code: str) -> Task | None:
     return candidates[0] if candidates else None
 
 
-def absorb_payload(task: Task, definition: Any) -> None:
+def absorb_payload(task: Task, definition: Any, payload: Any) -> None:
     """Merge an event payload into the task data when the diagram names no variable for it."""
     if not isinstance(definition, (ItemAwareEventDefinition, MessageEventDefinition)):
         return
-    named = getattr(definition, "message_var", None) or getattr(definition, "variable", None)
-    if named:
+    if getattr(definition, "message_var", None) or getattr(definition, "variable", None):
         return
-    payload = task.internal_data.pop(definition.name, None)
+    # The library would keep the payload in internal data forever: merge it as variables instead.
+    task.internal_data.pop(definition.name, None)
     if isinstance(payload, dict):
         task.data.update(payload)

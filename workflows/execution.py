@@ -29,7 +29,7 @@ from .errors import (
     WorkflowError,
     WorkflowScriptError,
 )
-from .events import absorb_payload, error_catcher, event_type, fire, timer_due
+from .events import absorb_payload, error_catcher, event_type, fire, subscriptions, timer_due
 from .parser import AsyncServiceTask
 from .routing import due_at, route_user_task
 from .views import JobView, LoadedSpec, Snapshot, ThrownEvent, UserTaskView, WaitingView
@@ -133,7 +133,7 @@ class Execution:
                 event = BpmnEvent(type(definition)(definition.name, code=error_code), payload=payload,
                                   target=catcher.workflow)
                 self._guarded(lambda c=catcher, ev=event: (c.task_spec.catch(c, ev), c.task_spec._update(c)))
-                absorb_payload(catcher, definition)
+                absorb_payload(catcher, definition, payload)
                 return True
             owner = current.workflow.parent_task_id
             current = self.workflow.get_task_from_id(owner) if owner is not None else None
@@ -162,26 +162,28 @@ class Execution:
         """Catching-event tasks registered with the event manager (WAITING)."""
         return list(self.workflow.event_manager.tasks.values())
 
+    def _timers(self) -> list[tuple[Task, Any, str]]:
+        """(task, timer definition, element id) of every waiting timer."""
+        return [(task, definition, element_id) for task in self._waiting_tasks()
+                for definition, element_id in subscriptions(task) if isinstance(definition, TimerEventDefinition)]
+
     def fire_timer(self, element_id: str) -> None:
         """Fire the timer waiting at element_id now (call run() afterwards)."""
-        timers = [t for t in self._waiting_tasks()
-                  if _element(t) == element_id and isinstance(t.task_spec.event_definition, TimerEventDefinition)]
+        timers = [(task, definition) for task, definition, element in self._timers() if element == element_id]
         if not timers:
             raise NoTimerWaitingError(f"no timer waits at {element_id}")
-        for task in timers:
-            self._guarded(lambda task=task: fire(task))
+        for task, definition in timers:
+            self._guarded(lambda task=task, definition=definition: fire(task, definition))
 
     def fire_due_timers(self, now: datetime) -> list[str]:
         """Fire every waiting timer due at or before now; returns the element ids fired (run() afterwards)."""
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
         fired = []
-        for task in self._waiting_tasks():
-            if not isinstance(task.task_spec.event_definition, TimerEventDefinition):
-                continue
-            due = timer_due(task)
-            if due is not None and due <= now:
-                self._guarded(lambda task=task: fire(task))
-                fired.append(_element(task))
+        for task, definition, element_id in self._timers():
+            due = timer_due(task, definition)
+            if due is not None and due <= now and task.state == TaskState.WAITING:
+                self._guarded(lambda task=task, definition=definition: fire(task, definition))
+                fired.append(element_id)
         self._guarded(self.workflow.refresh_timers)
         return fired
 
@@ -195,22 +197,21 @@ class Execution:
 
     def _deliver(self, kind: type[Any], name: str, payload: dict[str, Any]) -> bool:
         """Catch an external message/signal in the waiting tasks that match it."""
-        waiting = [t for t in self._waiting_tasks()
-                   if isinstance(t.task_spec.event_definition, kind) and t.task_spec.event_definition.name == name]
+        waiting = [(task, definition) for task in self._waiting_tasks() for definition, _ in subscriptions(task)
+                   if isinstance(definition, kind) and definition.name == name]
         if not waiting:
             return False
-        definition = waiting[0].task_spec.event_definition
         # Routing to the right instance is the app's job: reuse the instance's own correlations.
-        event = BpmnEvent(type(definition)(name), payload=payload, correlations=dict(self.workflow.correlations))
+        event = BpmnEvent(type(waiting[0][1])(name), payload=payload, correlations=dict(self.workflow.correlations))
         try:
             self._guarded(lambda: self.workflow.send_event(event))
         except WorkflowScriptError as exc:
             if isinstance(exc.__cause__, WorkflowException) and "not waiting" in str(exc.__cause__):
                 return False
             raise
-        for task in waiting:
+        for task, definition in waiting:
             if task.state != TaskState.WAITING:
-                absorb_payload(task, task.task_spec.event_definition)
+                absorb_payload(task, definition, payload)
         return True
 
     def cancel(self) -> None:
@@ -249,7 +250,7 @@ class Execution:
             variables=self._variables(done),
             user_tasks=user_tasks,
             jobs=jobs,
-            waiting=[w for w in (self._waiting_view(t) for t in self._waiting_tasks()) if w is not None],
+            waiting=[w for t in self._waiting_tasks() for w in self._waiting_views(t)],
             active_element_ids=list(dict.fromkeys(active)),
             completed_element_ids=completed_ids,
             thrown=thrown,
@@ -295,19 +296,21 @@ class Execution:
         return JobView(task_id=str(task.id), element_id=_element(task), name=spec.bpmn_name, topic=spec.topic,
                        input=job_input, retries=spec.retries, retry_backoff_base=spec.retry_backoff_base)
 
-    def _waiting_view(self, task: Task) -> WaitingView | None:
-        """Projection of a waiting catch event (message, signal or timer)."""
-        definition = task.task_spec.event_definition
-        if isinstance(definition, TimerEventDefinition):
-            kind, due = "timer", timer_due(task)
-        elif isinstance(definition, MessageEventDefinition):
-            kind, due = "message", None
-        elif isinstance(definition, SignalEventDefinition):
-            kind, due = "signal", None
-        else:
-            return None
-        return WaitingView(type=kind, name=definition.name, element_id=_element(task), due_at=due,
-                           correlation_key=None, task_id=str(task.id))
+    def _waiting_views(self, task: Task) -> list[WaitingView]:
+        """Projection of a waiting catch event (message, signal or timer; gateways give one per branch)."""
+        views = []
+        for definition, element_id in subscriptions(task):
+            if isinstance(definition, TimerEventDefinition):
+                kind, due = "timer", timer_due(task, definition)
+            elif isinstance(definition, MessageEventDefinition):
+                kind, due = "message", None
+            elif isinstance(definition, SignalEventDefinition):
+                kind, due = "signal", None
+            else:
+                continue
+            views.append(WaitingView(type=kind, name=definition.name, element_id=element_id, due_at=due,
+                                     correlation_key=None, task_id=str(task.id)))
+        return views
 
 
 def _element(task: Task) -> str:
