@@ -1,6 +1,7 @@
 """Deploy-time parsing and validation: every problem of every file is reported, not just the first."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Literal
 
 from lxml import etree
@@ -22,25 +23,19 @@ from .scripts import check_script
 from .serializer import StateSerializer
 from .views import ProcessModel
 
-_FLOW_NODE_TAGS = {"startEvent", "endEvent", "task", "userTask", "manualTask", "serviceTask", "scriptTask",
-                   "sendTask", "receiveTask", "businessRuleTask", "callActivity", "subProcess", "transaction",
-                   "adHocSubProcess", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
-                   "eventBasedGateway", "complexGateway", "intermediateCatchEvent", "intermediateThrowEvent",
-                   "boundaryEvent"}
-
-
-def _local(tag: Any) -> str:
-    """Local name of an lxml tag (comments and PIs have none)."""
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+_XSD_LOCK = threading.Lock()
 
 
 def _xsd_issues(root: Any, filename: str) -> list[ValidationIssue]:
     """All BPMN 2.0 XSD violations of a document, each with its line."""
     schema = VALIDATOR.validator
     VALIDATOR.preprocess(root)
-    if schema.validate(root):
-        return []
-    return [ValidationIssue(filename, None, f"line {err.line}: {err.message}") for err in schema.error_log]
+    # One shared XMLSchema object: its error log is per validation, so validations take turns.
+    with _XSD_LOCK:
+        if schema.validate(root):
+            return []
+        errors = [(err.line, err.message) for err in schema.error_log]
+    return [ValidationIssue(filename, None, f"line {line}: {message}") for line, message in errors]
 
 
 def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], list[tuple[str, str, str]]]:

@@ -262,9 +262,10 @@ class Execution:
         """Business data: the workflow data when completed, else the latest completed tasks' data merged."""
         wf = self.workflow
         if done:
-            data = dict(wf.data)
-            data.pop("data_objects", None)
-            return data
+            data = {k: v for k, v in wf.data.items() if k != "data_objects"}
+            if data:
+                return data
+            # A cancelled instance never reached an end event: fall through to its last known data.
         frontier = [t for t in wf.tasks.values() if t.state == TaskState.COMPLETED
                     and not any(c.state == TaskState.COMPLETED for c in t.children)]
         merged: dict[str, Any] = {}

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import operator
 import types
-from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -75,17 +75,9 @@ def check_script(source: str, mode: Literal["exec", "eval"] = "exec") -> None:
     _compile(source, mode)
 
 
-_CACHE: OrderedDict[tuple[str, str], types.CodeType] = OrderedDict()
-_CACHE_SIZE = 2048
-
-
+@functools.lru_cache(maxsize=4096)
 def _compile(source: str, mode: Literal["exec", "eval"]) -> types.CodeType:
-    """Compile (and cache) restricted code; refuses import statements with a clear message."""
-    key = (mode, source)
-    code = _CACHE.get(key)
-    if code is not None:
-        _CACHE.move_to_end(key)
-        return code
+    """Compile (and cache, thread-safely) restricted code; refuses import statements clearly."""
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
@@ -94,14 +86,10 @@ def _compile(source: str, mode: Literal["exec", "eval"]) -> types.CodeType:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             raise ScriptError(f"line {node.lineno}: import statements are not allowed")
     try:
-        code = compile_restricted(source, filename="<script>", mode=mode)
+        return compile_restricted(source, filename="<script>", mode=mode)
     except SyntaxError as exc:
         # RestrictedPython reports forbidden constructs (dunder names, exec, ...) as SyntaxError.
         raise ScriptError(str(exc.msg if exc.msg else exc).replace("\n", " ").strip()) from None
-    _CACHE[key] = code
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return code
 
 
 def _is_storable(value: Any) -> bool:

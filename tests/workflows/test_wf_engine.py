@@ -235,6 +235,8 @@ def test_cancel(engine, claim, advance) -> None:
     ex.cancel()
     snap = ex.snapshot()
     assert snap.completed and snap.cancelled and snap.jobs == [] and snap.user_tasks == []
+    assert snap.variables == {"ssn": VALID_SSN, "monthly_income": 900, "children": 1}
+    assert snap.active_element_ids == [] and snap.waiting == []
 
 
 def test_load_spec_needs_called_processes(engine, deploy) -> None:
@@ -261,7 +263,7 @@ def test_loop_depth_trap_raises_instead_of_hanging(deploy) -> None:
 
 def test_bounded_loop_completes(engine, deploy, advance) -> None:
     spec = engine.load_spec(deploy("counter_loop.bpmn")["counter_loop"].spec)
-    ex, snap = advance(spec, engine.start(spec, {"limit": 50}))
+    _, snap = advance(spec, engine.start(spec, {"limit": 50}))
     assert snap.completed and snap.variables["i"] == 50 and snap.task_count > 100
 
 

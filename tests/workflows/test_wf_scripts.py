@@ -21,17 +21,18 @@ def run(env: RestrictedEnvironment, script: str, **data: Any) -> dict[str, Any]:
 
 
 def test_scripts_compute_with_helpers_and_builtins(env: RestrictedEnvironment) -> None:
-    data = run(env, "\n".join([
-        "total = sum(amounts)",
-        "ok = is_valid_iban(iban) and is_valid_ssn(ssn)",
-        "due = add_days('2024-01-30', 3)",
-        "pairs = sorted([(k, v) for k, v in {'b': 2, 'a': 1}.items()])",
-        "count = 0",
-        "for a, b in pairs:",
-        "    count += b",
-        "money = str(round(Decimal('10.005') * 2, 2))",
-        "rate = max(0.4, min(0.9, 1000 / income))",
-    ]), amounts=[1, 2, 3], iban="FR7630006000011234567890189", ssn="269054958815780", income=2000)
+    script = """
+total = sum(amounts)
+ok = is_valid_iban(iban) and is_valid_ssn(ssn)
+due = add_days('2024-01-30', 3)
+pairs = sorted([(k, v) for k, v in {'b': 2, 'a': 1}.items()])
+count = 0
+for a, b in pairs:
+    count += b
+money = str(round(Decimal('10.005') * 2, 2))
+rate = max(0.4, min(0.9, 1000 / income))
+"""
+    data = run(env, script, amounts=[1, 2, 3], iban="FR7630006000011234567890189", ssn="269054958815780", income=2000)
     assert data["total"] == 6
     assert data["ok"] is True
     assert data["due"] == "2024-02-02"
@@ -112,8 +113,9 @@ def test_script_engine_names_the_element(engine: WorkflowEngine) -> None:
         name = "Activity_x"
 
     class FakeTask:
-        task_spec = FakeSpec()
-        data: dict[str, Any] = {}
+        def __init__(self) -> None:
+            self.task_spec = FakeSpec()
+            self.data: dict[str, Any] = {}
 
     with pytest.raises(WorkflowScriptError) as info:
         engine.script_engine.execute(FakeTask(), "y = undefined_name + 1")
