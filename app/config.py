@@ -50,6 +50,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCR_LANGUAGES", "fra+eng", "Tesseract languages."),
     Setting("LOG_LEVEL", "INFO", "Logging level."),
     Setting("CELERY_EAGER", False, "Run Celery tasks in-process (tests of single components only).", _bool),
+    Setting("SWEEP_INTERVAL_SECONDS", 1.0, "How often beat runs the sweeper (due timers, jobs never taken).", float),
+    Setting("JOB_LEASE_SECONDS", 30.0, "A running job's lease, renewed while it runs; expired: its worker died.", float),
+    Setting("JOB_SEND_TIMEOUT_SECONDS", 300.0, "A job sent to the broker but never taken is sent again after this.",
+            float),
+    Setting("JOB_DISPATCH_GRACE_SECONDS", 10.0, "A committed job still unsent after this is sent by the sweeper.",
+            float),
+    Setting("OPERATION_MODULES", "", "Extra modules (comma separated) registering worker operations by topic."),
+    Setting("HTTP_ALLOWED_HOSTS", "", "Hosts the `http` operation may call (comma separated; empty: any)."),
     Setting("REQUIRE_SERVICES", False, "Tests: fail instead of skip when PostgreSQL/Redis are missing.", _bool),
 )
 
