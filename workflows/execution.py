@@ -283,7 +283,7 @@ class Execution:
             task_id=str(task.id), element_id=_element(task), name=task.task_spec.bpmn_name,
             queue=route.queue, form_key=route.form_key, priority=route.priority, due_in=route.due_in,
             data=dict(task.data), due_at=_safe_due(route.due_in, ready_at), form_file=route.form_file,
-            ui_form_file=route.ui_form_file, process_id=process_id,
+            ui_form_file=route.ui_form_file, process_id=process_id, instructions=route.instructions,
         )
 
     def _job_view(self, task: Task) -> JobView:

@@ -285,6 +285,16 @@ class BusinessRuleParser(DialectMixin, SpiffBusinessRuleTaskParser):
         return ref if ref else SpiffTaskParser._parse_extensions(node).get("calledDecisionId")
 
 
+class PlainTaskParser(DialectMixin, SpiffTaskParser):
+    """A plain bpmn:task; with a topic (camunda external or a `topic` property) it is a parked job."""
+
+    def create_task(self) -> Any:
+        """Parked job when the task names a worker topic, else a task that does nothing."""
+        if _is_external(self.node) or _topic_of(self.node, self.parse_extensions()):
+            return AsyncServiceTaskParser.create_task(self)  # type: ignore[arg-type]
+        return super().create_task()
+
+
 class SendTaskParser(TimerDialectMixin, SpiffSendTaskParser):
     """Send task; a Camunda external send task is a parked job instead."""
 
@@ -306,8 +316,7 @@ class GuichetParser(SpiffBpmnParser):
 
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("task"): (_with_dialect(SpiffTaskParser), SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[
-            full_tag("task")][1]),
+        full_tag("task"): (PlainTaskParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("task")][1]),
         full_tag("userTask"): (_with_dialect(SpiffUserTaskParser),
                                SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
         full_tag("manualTask"): (_with_dialect(SpiffTaskParser),

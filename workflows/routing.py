@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +51,7 @@ class Route:
     due_in: str | None
     form_file: str | None = None
     ui_form_file: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    instructions: str | None = None
 
 
 def parse_duration(value: str) -> timedelta:
@@ -120,8 +120,10 @@ def route_user_task(task_spec: Any, process_id: str) -> Route:
     # A `priority` property wins; Camunda's own camunda:priority attribute is the fallback.
     priority = _priority(props.get("priority") if props.get("priority") not in (None, "")
                          else camunda.get("priority"))
-    route = Route(queue=queue, form_key=form_key, priority=priority,
-                  due_in=due_in, form_file=form_file, ui_form_file=ui_form_file)
+    # spiff-arena's markdown instructions, else the element's bpmn:documentation.
+    instructions = extensions.get("instructionsForEndUser") or getattr(task_spec, "documentation", None)
+    route = Route(queue=queue, form_key=form_key, priority=priority, due_in=due_in, form_file=form_file,
+                  ui_form_file=ui_form_file, instructions=instructions)
     # Specs are shared by every instance of a definition version: compute once.
     task_spec._guichet_route = route
     return route

@@ -58,6 +58,7 @@ class UserTaskView:
     form_file: str | None = None
     ui_form_file: str | None = None
     process_id: str | None = None
+    instructions: str | None = None
 
 
 @dataclass

@@ -41,7 +41,7 @@ def test_six_node_state_is_small_and_complete(engine, deploy, advance) -> None:
         ("Activity_review", "agents", "review", 60, "P2D")
     assert task.data == {"ssn": VALID_SSN, "case_number": "C-15", "status": "open"}
     assert task.due_at is not None and abs(task.due_at - datetime.now(UTC) - timedelta(days=2)) < timedelta(minutes=1)
-    assert snap.variables == task.data
+    assert snap.variables == task.data and task.instructions is None
     assert snap.active_element_ids == ["Activity_review"]
     assert snap.completed_element_ids == ["StartEvent_1", "Activity_prepare"]
     assert snap.jobs == [] and snap.waiting == [] and not snap.completed
@@ -89,6 +89,7 @@ def test_spiff_document_check_to_completion(engine, deploy, advance) -> None:
     spec = engine.load_spec(deploy("spiff_document_check.bpmn")["spiff_document_check"].spec)
     ex, snap = advance(spec, engine.start(spec, {"ssn": VALID_SSN}))
     assert snap.user_tasks[0].form_key == "document-check"
+    assert snap.user_tasks[0].instructions.startswith("Check the identity document")
     ex.complete_user_task(snap.user_tasks[0].task_id,
                           {"documents_ok": True, "payslip_count": 3, "id_document_type": "id_card"})
     ex, snap = advance(spec, ex)

@@ -173,6 +173,14 @@ def test_topic_property_and_missing_topic(engine: WorkflowEngine) -> None:
     assert info.value.issues[0].element_id == "T" and "topic" in info.value.issues[0].message
 
 
+def test_plain_task_with_topic_is_a_job(engine: WorkflowEngine) -> None:
+    task = ('<bpmn:task id="T" name="Print" camunda:type="external" camunda:topic="documents.print">'
+            '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>')
+    assert parse_one(engine, diagram(task)).service_tasks[0].topic == "documents.print"
+    plain = '<bpmn:task id="T"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>'
+    assert parse_one(engine, diagram(plain)).service_tasks == []
+
+
 def test_camunda_external_send_task_is_a_job(engine: WorkflowEngine) -> None:
     task = ('<bpmn:sendTask id="T" name="Mail" camunda:type="external" camunda:topic="notifications.mail">'
             '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:sendTask>')
