@@ -1,5 +1,5 @@
 """SQLAlchemy models, one module per aggregate."""
-from app.models.automation import Incident, Job, MessageSubscription, Timer
+from app.models.automation import Incident, Job, MessageSubscription, Notification, Timer
 from app.models.definition import Deployment, DeploymentFile, FormDefinition, ProcessDefinition
 from app.models.instance import ElementCounter, InstanceEvent, InstanceVariable, ProcessInstance
 from app.models.task import HumanTask
@@ -8,6 +8,6 @@ from app.models.user import ROLES, Queue, User, queue_members
 
 __all__ = [
     "Deployment", "DeploymentFile", "ElementCounter", "FormDefinition", "HumanTask", "Incident",
-    "InstanceEvent", "InstanceVariable", "Job", "MessageSubscription", "ProcessDefinition",
+    "InstanceEvent", "InstanceVariable", "Job", "MessageSubscription", "Notification", "ProcessDefinition",
     "ProcessInstance", "Queue", "ROLES", "Timer", "User", "queue_members",
 ]
