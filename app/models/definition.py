@@ -44,7 +44,7 @@ class ProcessDefinition(db.Model):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"), index=True)
     bpmn_file_id: Mapped[int] = mapped_column(ForeignKey("deployment_files.id"))
     # The engine spec, stored once per version; instances keep only their state.
-    spec: Mapped[str] = mapped_column(Text)
+    spec: Mapped[str] = mapped_column(Text, deferred=True)
     # What the parser learnt: user/service tasks, searchable variables, element ids, called processes.
     model: Mapped[dict[str, Any]] = mapped_column(JsonType)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -184,6 +184,7 @@ def fire_timer(instance_id: int, element_id: str, actor: User) -> ProcessInstanc
 def instance_history(instance_id: int) -> list[InstanceEvent]:
     """Every event of an instance in the order it happened."""
     get_instance(instance_id)
+    projections.write_pending_events(db.session)
     return list(db.session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
                                    .order_by(InstanceEvent.at, InstanceEvent.id)))
 

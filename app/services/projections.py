@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (ElementCounter, HumanTask, InstanceEvent, InstanceVariable, Job, MessageSubscription,
@@ -21,12 +22,33 @@ from workflows import Snapshot
 PENDING_JOBS_KEY = "guichet_jobs_to_dispatch"
 
 
+EVENTS_KEY = "guichet_events"
+
+
 def record_event(instance_id: int, type_: str, actor: str | None, *, element_id: str | None = None,
                  task_id: int | None = None, details: dict[str, Any] | None = None,
                  at: datetime | None = None) -> None:
-    """Append one line to the instance's history."""
-    db.session.add(InstanceEvent(instance_id=instance_id, type=type_, actor=actor, element_id=element_id,
-                                 task_id=task_id, details=details, at=at or utcnow()))
+    """Append one line to the instance's history (written in one batch just before the commit)."""
+    db.session.info.setdefault(EVENTS_KEY, []).append(
+        {"instance_id": instance_id, "type": type_, "actor": actor, "element_id": element_id, "task_id": task_id,
+         "details": details, "at": at or utcnow()})
+
+
+def write_pending_events(session: Any) -> None:
+    """Insert the history lines recorded in this transaction with one statement."""
+    rows = session.info.pop(EVENTS_KEY, None)
+    if rows:
+        session.execute(InstanceEvent.__table__.insert(), rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _events_before_commit(session: Session) -> None:
+    write_pending_events(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _events_after_rollback(session: Session) -> None:
+    session.info.pop(EVENTS_KEY, None)
 
 
 def apply_snapshot(instance: ProcessInstance, definition: ProcessDefinition, snap: Snapshot,
@@ -164,43 +186,50 @@ def _index_variables(instance: ProcessInstance, definition: ProcessDefinition, i
             db.session.delete(row)
 
 
-def _upsert_stmt():  # type: ignore[no-untyped-def]
+_COUNTER_UPSERTS: dict[str, Any] = {}
+
+
+def _counter_upsert() -> Any:
+    """INSERT .. ON CONFLICT adding the deltas; built once per dialect so its compiled form is cached."""
     dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(ElementCounter)
+    stmt = _COUNTER_UPSERTS.get(dialect)
+    if stmt is None:
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(ElementCounter)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["definition_id", "element_id"],
+            set_={"active": ElementCounter.active + insert.excluded.active,
+                  "completed": ElementCounter.completed + insert.excluded.completed,
+                  "incidents": ElementCounter.incidents + insert.excluded.incidents},
+        )
+        _COUNTER_UPSERTS[dialect] = stmt
+    return stmt
+
+
+def _upsert_counters(rows: list[dict[str, Any]]) -> None:
+    """Add deltas to counter rows (insert missing rows, add to existing ones) in one batch."""
+    if rows:
+        db.session.execute(_counter_upsert(), rows)
 
 
 def _bump_counters(definition_id: int, before_active: set[str], after_active: set[str],
                    newly_completed: Iterable[str]) -> None:
-    deltas: dict[str, tuple[int, int]] = {}
+    deltas: dict[str, list[int]] = {}
     for element in after_active - before_active:
-        deltas[element] = (deltas.get(element, (0, 0))[0] + 1, deltas.get(element, (0, 0))[1])
+        deltas.setdefault(element, [0, 0])[0] += 1
     for element in before_active - after_active:
-        deltas[element] = (deltas.get(element, (0, 0))[0] - 1, deltas.get(element, (0, 0))[1])
+        deltas.setdefault(element, [0, 0])[0] -= 1
     for element in newly_completed:
-        deltas[element] = (deltas.get(element, (0, 0))[0], deltas.get(element, (0, 0))[1] + 1)
+        deltas.setdefault(element, [0, 0])[1] += 1
     # A fixed order keeps two transactions from locking counter rows in opposite orders.
-    for element in sorted(deltas):
-        d_active, d_completed = deltas[element]
-        if not d_active and not d_completed:
-            continue
-        stmt = _upsert_stmt().values(definition_id=definition_id, element_id=element, active=max(d_active, 0),
-                                     completed=d_completed, incidents=0)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["definition_id", "element_id"],
-            set_={"active": ElementCounter.active + d_active, "completed": ElementCounter.completed + d_completed},
-        )
-        db.session.execute(stmt)
+    _upsert_counters([{"definition_id": definition_id, "element_id": element, "active": d[0], "completed": d[1],
+                       "incidents": 0} for element, d in sorted(deltas.items()) if d != [0, 0]])
 
 
 def bump_incident_counter(definition_id: int, element_id: str | None, delta: int) -> None:
     """Count an incident opened (+1) or resolved (-1) on an element."""
-    if not element_id:
-        return
-    stmt = _upsert_stmt().values(definition_id=definition_id, element_id=element_id, active=0, completed=0,
-                                 incidents=max(delta, 0))
-    stmt = stmt.on_conflict_do_update(index_elements=["definition_id", "element_id"],
-                                      set_={"incidents": ElementCounter.incidents + delta})
-    db.session.execute(stmt)
+    if element_id:
+        _upsert_counters([{"definition_id": definition_id, "element_id": element_id, "active": 0, "completed": 0,
+                           "incidents": delta}])
 
 
 def leave_active_elements(instance: ProcessInstance) -> None:

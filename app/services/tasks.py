@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
 from app.extensions import db
@@ -196,8 +197,11 @@ def claim_task(task_id: int, actor: User, assignee: str | None = None) -> HumanT
         stmt = stmt.where(HumanTask.assignee.is_(None) | (HumanTask.assignee == target.username))
     result = db.session.execute(stmt.values(assignee=target.username, claimed_at=now)
                                 .execution_options(synchronize_session=False))
-    db.session.refresh(task)
-    if result.rowcount == 0:
+    if result.rowcount == 1:
+        set_committed_value(task, "assignee", target.username)
+        set_committed_value(task, "claimed_at", now)
+    else:
+        db.session.refresh(task)
         if task.state != "open":
             raise ConflictError(f"task {task_id} is already {task.state}")
         raise ConflictError(f"task {task_id} is already assigned to {task.assignee}")

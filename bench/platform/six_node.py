@@ -1,0 +1,209 @@
+"""Start + claim + complete of the six-node process: service layer, HTTP API, and the plain library.
+
+Usage (from the repo root, PostgreSQL on 127.0.0.1:5432):
+    .venv/bin/python bench/platform/six_node.py --instances 600 --runs 3
+
+Prints medians over runs and ratios against the plain library measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+BPMN = ROOT / "tests" / "data" / "bpmn" / "six_node.bpmn"
+FORM = ("review-schema.json", json.dumps({"type": "object", "properties": {"approved": {"type": "boolean"}},
+                                          "required": ["approved"]}).encode())
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def plain_library(n: int) -> float:
+    """Instances/s of bare SpiffWorkflow: parse once, run, one serialize/deserialize per wait, complete."""
+    from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(BPMN))
+    spec = parser.get_spec("six_node")
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    start = time.perf_counter()
+    for i in range(n):
+        wf = BpmnWorkflow(spec)
+        wf.get_next_task(state=TaskState.READY).set_data(ssn="1850775123456")
+        wf.do_engine_steps()
+        state = serializer.serialize_json(wf)
+        wf = serializer.deserialize_json(state)
+        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.set_data(approved=True)
+        task.run()
+        wf.do_engine_steps()
+        assert wf.is_completed()
+    return n / (time.perf_counter() - start)
+
+
+def connect_app(url: str):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app(DATABASE_URL=url, DATA_DIR=tempfile.mkdtemp(), SECRET_KEY="bench", BROKER_URL="memory://",
+                      LOG_LEVEL="WARNING")
+
+
+def make_app(url: str):  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = connect_app(url)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "app" / "migrations"), revision="heads")
+        from app.extensions import db
+        from app.services.deployments import deploy_files
+        from app.services.users import create_user
+
+        admin = create_user("bench-admin", "bench-pass", "admin")
+        for i in range(8):
+            create_user(f"bench{i}", "bench-pass", "agent", ["agents"])
+        deploy_files([(BPMN.name, BPMN.read_bytes()), FORM], admin)
+        db.session.commit()
+    return app
+
+
+def service_layer(app, n: int, threads: int, who: str | None = None) -> float:  # type: ignore[no-untyped-def]
+    """Instances/s through app.services (one commit per step, like a request)."""
+    from app.extensions import db
+    from app.services import processes, tasks
+    from app.services.users import get_user
+
+    def one_worker(count: int, who: str) -> None:
+        with app.app_context():
+            user = get_user(who)
+            for _ in range(count):
+                instance = processes.start_process("six_node", user, variables={"ssn": "1850775123456"})
+                db.session.commit()
+                task_id = db.session.scalar(
+                    db.select(tasks.HumanTask.id).where(tasks.HumanTask.instance_id == instance.id))
+                tasks.claim_task(task_id, user)
+                db.session.commit()
+                tasks.complete_task(task_id, user, {"approved": True})
+                db.session.commit()
+            db.session.remove()
+
+    per = n // threads
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda i: one_worker(per, who or f"bench{i}"), range(threads)))
+    return per * threads / (time.perf_counter() - start)
+
+
+def _process_worker(args: tuple[str, int, str]) -> None:
+    url, count, who = args
+    service_layer(connect_app(url), count, 1, who)
+
+
+def service_processes(url: str, n: int, processes: int) -> float:
+    """Instances/s through app.services from several processes (how Celery workers and gunicorn scale)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    per = n // processes
+    with ctx.Pool(processes) as pool:
+        pool.map(_process_worker, [(url, 5, f"bench{i}") for i in range(processes)])  # warm-up
+        start = time.perf_counter()
+        pool.map(_process_worker, [(url, per, f"bench{i}") for i in range(processes)])
+        return per * processes / (time.perf_counter() - start)
+
+
+def http_api(url: str, n: int, clients: int) -> float:
+    """Instances/s through gunicorn with `clients` parallel HTTP clients."""
+    import requests
+
+    port = 5123
+    env = {**os.environ, "GUICHET_DATABASE_URL": url, "GUICHET_SECRET_KEY": "bench", "GUICHET_LOG_LEVEL": "WARNING",
+           "GUICHET_BROKER_URL": "memory://", "GUICHET_DATA_DIR": tempfile.mkdtemp()}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "4",
+                               "--threads", "4", "--log-level", "warning", "app.wsgi:application"],
+                              cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/openapi.json", timeout=5)
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.2)
+
+        def one_client(i: int) -> None:
+            s = requests.Session()
+            token = s.post(f"{base}/auth/token", json={"username": f"bench{i}", "password": "bench-pass"}).json()
+            s.headers["Authorization"] = f"Bearer {token['access_token']}"
+            for _ in range(n // clients):
+                inst = s.post(f"{base}/process-instances", json={"processDefinitionKey": "six_node",
+                                                                "variables": {"ssn": "1850775123456"}}).json()
+                tid = inst["openTasks"][0]["id"]
+                assert s.post(f"{base}/tasks/{tid}/assignment").status_code == 200
+                r = s.post(f"{base}/tasks/{tid}/completion", json={"variables": {"approved": True}})
+                assert r.status_code == 200 and r.json()["processInstance"]["status"] == "completed", r.text
+
+        one_client(0)  # warm-up: spec caches in the workers
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(one_client, range(clients)))
+        return (n // clients) * clients / (time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def stored_state_size(app) -> int:  # type: ignore[no-untyped-def]
+    from app.extensions import db
+    from app.services import processes
+    from app.services.users import get_user
+
+    with app.app_context():
+        instance = processes.start_process("six_node", get_user("bench0"), variables={"ssn": "1850775123456"})
+        db.session.commit()
+        return len(instance.state.encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--url", default=PG_URL)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {"plain": [], "service_1": [], "service_2proc": [], "http_8": []}
+    app = make_app(args.url)
+    print(f"stored state of six_node at its user task: {stored_state_size(app)} bytes")
+    for run in range(args.runs):
+        results["plain"].append(plain_library(args.instances))
+        results["service_1"].append(service_layer(app, args.instances, 1))
+        results["service_2proc"].append(service_processes(args.url, args.instances, 2))
+        results["http_8"].append(http_api(args.url, args.instances, 8))
+        print(f"run {run + 1}: " + ", ".join(f"{k}={v[-1]:.0f}/s" for k, v in results.items()), flush=True)
+    plain = statistics.median(results["plain"])
+    print("\nmedians (instances/s: start + claim + complete)")
+    for key, values in results.items():
+        median = statistics.median(values)
+        print(f"  {key:10s} {median:8.0f}/s   ratio to plain library {median / plain:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
