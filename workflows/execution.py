@@ -65,7 +65,7 @@ class Execution:
 
         def guard(task: Task) -> None:
             # Called after every automatic task: stop a runaway loop early instead of growing forever.
-            if len(self.workflow.tasks) > limit or self.task_count() > limit:
+            if self.task_count() > limit:
                 raise TaskLimitError(f"instance exceeds {limit} tasks (last element {_element(task)})")
 
         try:

@@ -91,7 +91,9 @@ def parse_secure_xml(data: bytes | str) -> etree._Element:
 
 
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
-_ISO_LITERAL = re.compile(r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.IGNORECASE)
+# R3/PT10M, PT4H, 2024-06-01T10:00:00Z (optionally /P1D): what Camunda Modeler writes in timer fields.
+_ISO_LITERAL = re.compile(
+    r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.IGNORECASE)
 
 
 def normalize_expression(text: str | None) -> str | None:

@@ -6,6 +6,7 @@ import functools
 import json
 import operator
 import types
+import warnings
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
+from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -56,6 +58,8 @@ def _build_builtins() -> dict[str, Any]:
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar,
+        # print() in a script is accepted and its output discarded (debug prints are common).
+        "_print_": PrintCollector,
     })
     return builtins
 
@@ -73,6 +77,10 @@ SAFE_GLOBALS: dict[str, Any] = {
 def check_script(source: str, mode: Literal["exec", "eval"] = "exec") -> None:
     """Raise ScriptError when source does not compile in the restricted dialect (deploy-time check)."""
     _compile(source, mode)
+
+
+# Scripts may print for debugging; RestrictedPython warns at each compile that nobody reads the output.
+warnings.filterwarnings("ignore", message=".*Prints, but never reads 'printed' variable", category=SyntaxWarning)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -128,7 +136,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         for name, value in namespace.items():
             if name in injected and name not in context and value is injected[name]:
                 continue
-            if name in ("__builtins__", "__name__") or not _is_storable(value):
+            # Scripts cannot create names starting with "_": those are RestrictedPython's own helpers.
+            if name.startswith("_") or not _is_storable(value):
                 continue
             result[name] = value
         try:

@@ -124,3 +124,7 @@ def test_script_engine_names_the_element(engine: WorkflowEngine) -> None:
     with pytest.raises(WorkflowScriptError) as info:
         engine.script_engine.evaluate(FakeTask(), "amount > 0")
     assert info.value.element_id == "Activity_x" and "amount" in info.value.message
+
+
+def test_print_is_accepted_and_discarded(env: RestrictedEnvironment) -> None:
+    assert run(env, "print('debug', 1)\nx = 2") == {"x": 2}
