@@ -6,12 +6,11 @@ import functools
 import json
 import operator
 import types
-import warnings
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from RestrictedPython import compile_restricted
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -79,10 +78,6 @@ def check_script(source: str, mode: Literal["exec", "eval"] = "exec") -> None:
     _compile(source, mode)
 
 
-# Scripts may print for debugging; RestrictedPython warns at each compile that nobody reads the output.
-warnings.filterwarnings("ignore", message=".*Prints, but never reads 'printed' variable", category=SyntaxWarning)
-
-
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str, mode: Literal["exec", "eval"]) -> types.CodeType:
     """Compile (and cache, thread-safely) restricted code; refuses import statements clearly."""
@@ -93,11 +88,14 @@ def _compile(source: str, mode: Literal["exec", "eval"]) -> types.CodeType:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             raise ScriptError(f"line {node.lineno}: import statements are not allowed")
-    try:
-        return compile_restricted(source, filename="<script>", mode=mode)
-    except SyntaxError as exc:
-        # RestrictedPython reports forbidden constructs (dunder names, exec, ...) as SyntaxError.
-        raise ScriptError(str(exc.msg if exc.msg else exc).replace("\n", " ").strip()) from None
+    # The *_exec/_eval variants return RestrictedPython's warnings instead of emitting them
+    # (e.g. "prints but never reads 'printed'" for scripts that print while debugging).
+    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    result = compiler(source, filename="<script>")
+    if result.errors or result.code is None:
+        # Forbidden constructs (dunder names, exec, ...) are reported here as errors.
+        raise ScriptError("; ".join(result.errors) or "script does not compile")
+    return result.code
 
 
 def _is_storable(value: Any) -> bool:
