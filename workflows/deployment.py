@@ -45,6 +45,9 @@ def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], 
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     if not processes:
         issues.append(ValidationIssue(filename, None, "the document contains no bpmn:process"))
+    elif all(p.get("isExecutable", "true") != "true" for p in processes):
+        issues.append(ValidationIssue(filename, processes[0].get("id"),
+                                      'no executable process (set isExecutable="true")'))
     for process in processes:
         pid = process.get("id")
         executable = process.get("isExecutable", "true") == "true"

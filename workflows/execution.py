@@ -83,6 +83,10 @@ class Execution:
                 f"automatic tasks stay READY after stepping ({', '.join(ids)}): the task tree is too deep "
                 f"({self.task_count()} tasks); loop iterations must be bounded or moved to call activities")
 
+    def find_task(self, task_id: str) -> Task:
+        """The SpiffWorkflow task with that id (str uuid), subprocesses included; TaskNotFoundError otherwise."""
+        return self._find(task_id)
+
     def _find(self, task_id: str) -> Task:
         """Task by id (str uuid) in the instance or its subprocesses; TaskNotFoundError otherwise."""
         try:

@@ -98,6 +98,12 @@ def test_no_process_in_document(engine: WorkflowEngine) -> None:
     assert "no bpmn:process" in issue.message
 
 
+def test_only_non_executable_processes(engine: WorkflowEngine, files) -> None:
+    xml = files("six_node.bpmn")["six_node.bpmn"].replace(b'isExecutable="true"', b'isExecutable="false"')
+    (issue,) = issues_of(engine, {"six_node.bpmn": xml})
+    assert issue.element_id == "six_node" and "executable" in issue.message
+
+
 def test_xsd_violations_are_reported_with_lines(engine: WorkflowEngine) -> None:
     xml = (b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="x">'
            b'\n<bpmn:process id="p" isExecutable="maybe"><bpmn:startEvent id="S"/></bpmn:process>'
