@@ -76,3 +76,14 @@ def instance_documents(instance_id: int) -> list[Any]:
         return []
     order = getattr(document, "received_at", None) or getattr(document, "id")
     return list(db.session.scalars(select(document).where(column == instance_id).order_by(order.desc())))
+
+
+def latest_forms() -> list[Any]:
+    """The latest version of every deployed form, by form key."""
+    from app.models import FormDefinition
+
+    newest = (select(FormDefinition.form_key, func.max(FormDefinition.version).label("version"))
+              .group_by(FormDefinition.form_key).subquery())
+    return list(db.session.scalars(select(FormDefinition).join(
+        newest, (FormDefinition.form_key == newest.c.form_key) & (FormDefinition.version == newest.c.version))
+        .order_by(FormDefinition.form_key)))

@@ -29,3 +29,6 @@ def register_web(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     for blueprint in (auth_bp, docs_bp, inbox_bp, modeler_bp, monitor_bp):
         app.register_blueprint(blueprint)
+    from app.web.verify import verify_bp  # public certificate check, no sign-in
+
+    app.register_blueprint(verify_bp)
