@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from app import create_app
 
@@ -51,7 +52,8 @@ def run_command(host: str, port: int, workers: bool) -> None:
                                                          f"--schedule={data_dir / 'celerybeat-schedule'}")))
     click.echo(f"Guichet on http://{host}:{port}/  (data in {app.config['DATA_DIR']})")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+        # app.run() refuses to run under the flask CLI; the development server is started directly.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

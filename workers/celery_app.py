@@ -26,7 +26,9 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_EAGER"],
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        # Redis redelivers unacknowledged messages after this; other transports take no such option.
+        broker_transport_options=({"visibility_timeout": 3600}
+                                  if app.config["BROKER_URL"].startswith(("redis", "rediss")) else {}),
         timezone="UTC",
         include=[name for name in app.config.get("CELERY_TASK_MODULES", DEFAULT_TASK_MODULES)],
     )
