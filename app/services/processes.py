@@ -11,7 +11,7 @@ from app.errors import BadRequestError, ConflictError, NotFoundError, Validation
 from app.extensions import db
 from app.models import ElementCounter, Incident, InstanceEvent, ProcessDefinition, ProcessInstance, User
 from app.models._types import utcnow
-from app.services import projections
+from app.services import automation, projections
 from app.services.permissions import OPERATE_ROLES, START_ROLES, require_role
 from app.services.runtime import get_engine, latest_definition, load_spec
 from workflows import Execution, NoTimerWaitingError, WorkflowError
@@ -120,7 +120,9 @@ def run_and_save(instance: ProcessInstance, definition: ProcessDefinition, execu
         projections.bump_incident_counter(definition.id, element_id, +1)
         projections.record_event(instance.id, "incident_raised", actor, element_id=element_id,
                                  details={"message": str(exc)})
-    projections.apply_snapshot(instance, definition, execution.snapshot(), actor, is_new=is_new)
+    snap = execution.snapshot()
+    automation.on_snapshot(instance, execution, snap, is_new=is_new)
+    projections.apply_snapshot(instance, definition, snap, actor, is_new=is_new)
 
 
 def advance_instance(instance_id: int, actor: str | None,
