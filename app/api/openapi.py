@@ -142,6 +142,8 @@ def build_spec() -> S:
                                                             errors=(403, 404, 409), tag="instances")},
         "/tasks/search": {"post": op("Search tasks of your queues", ref("TaskPage"), body=ref("Search"),
                                      errors=(403,), tag="tasks")},
+        "/tasks/counts": {"get": op("Open and overdue tasks per visible queue (the inbox tabs)", obj(
+            {"queues": {"type": "array", "items": obj({"queue": STR, "open": INT, "overdue": INT})}}), tag="tasks")},
         "/tasks/{id}": {"get": op("A task with its form and variables", ref("TaskDetail"), params=tid,
                                   errors=(403, 404), tag="tasks")},
         "/tasks/{id}/assignment": {

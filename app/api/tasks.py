@@ -50,3 +50,9 @@ def complete_task(task_id: int):  # type: ignore[no-untyped-def]
     task, instance = in_transaction(
         lambda: task_service.complete_task(task_id, current_user(), body.get("variables", {})))
     return jsonify({"task": task_json(task), "processInstance": instance_json(instance)})
+
+
+@api_bp.get("/tasks/counts")
+def count_tasks():  # type: ignore[no-untyped-def]
+    counts = task_service.queue_counts(current_user())
+    return jsonify({"queues": [{"queue": q, "open": n, "overdue": o} for q, (n, o) in sorted(counts.items())]})

@@ -15,14 +15,19 @@ class SortKey:
 
     def order_by(self) -> ColumnElement[Any]:
         clause = self.column.desc() if self.descending else self.column.asc()
-        return clause.nulls_last()
+        # NOT NULL columns keep the plain order so that a b-tree index (DESC = NULLS FIRST) serves it.
+        return clause.nulls_last() if self.nullable else clause
+
+    @property
+    def nullable(self) -> bool:
+        return bool(getattr(self.column, "nullable", True))
 
 
 def _beyond(key: SortKey, value: Any) -> ColumnElement[bool]:
     if value is None:
         return false()
     after = key.column < value if key.descending else key.column > value
-    return or_(after, key.column.is_(None))
+    return or_(after, key.column.is_(None)) if key.nullable else after
 
 
 def _equal(key: SortKey, value: Any) -> ColumnElement[bool]:

@@ -236,8 +236,11 @@ def leave_active_elements(instance: ProcessInstance) -> None:
     """An instance that stops (cancelled, terminated) no longer counts as active anywhere."""
     _bump_counters(instance.definition_id, set(instance.active_element_ids or []), set(), [])
     instance.active_element_ids = []
-    db.session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-                       .values(state="cancelled", completed_at=utcnow()))
+    now = utcnow()
+    # Through the ORM (few rows per instance) so that the queue counters follow.
+    for task in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.state == "open")):
+        task.state, task.completed_at = "cancelled", now
     db.session.execute(update(Job).where(Job.instance_id == instance.id, Job.state.in_(("pending", "sent")))
                        .values(state="cancelled"))
     db.session.execute(Timer.__table__.delete().where(Timer.instance_id == instance.id))
