@@ -101,6 +101,7 @@ def _task_page(task: HumanTask, *, values: dict[str, Any] | None = None,
         and instance.status == "running"
     return render_template(
         "inbox/task.html", task=task, form=form, fields=fields, general_errors=general, instance=instance,
+        field_errors=field_errors,
         history=processes.instance_history(instance.id), documents=dashboard.instance_documents(instance.id),
         can_complete=can_complete, can_claim=task.state == "open" and task.assignee != user.username,
         overdue=task_service.is_overdue(task),

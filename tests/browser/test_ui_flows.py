@@ -55,7 +55,7 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     page.fill("#inbox-search", "CASE-2026-0042")
     page.press("#inbox-search", "Enter")
     page.wait_for_load_state()
-    rows = page.locator(".task-row")
+    rows = page.locator("#task-list .task-row")
     assert rows.count() == 1
     page.keyboard.press("j")
     page.keyboard.press("Enter")
@@ -75,7 +75,7 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     assert page.locator('input[name="comment"]').input_value() == "Payslips checked"
     shot(page, "task-form-error", full_page=True)
     page.goto("/inbox?view=mine")
-    assert page.locator(".task-row").count() == 1
+    assert page.locator("#task-list .task-row").count() == 1
 
     # Correct submission: the task leaves the inbox.
     page.goto(task_url)
@@ -88,7 +88,7 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     review_id = task_url.rsplit("/", 1)[1]
     assert page.locator(f'.task-row[data-task-id="{review_id}"]').count() == 0
     # the case moved on to its next step, which waits in the same queue
-    assert "Finalize case" in page.locator(".task-row", has_text="CASE-2026-0042").inner_text()
+    assert "Finalize case" in page.locator("#task-list .task-row", has_text="CASE-2026-0042").inner_text()
     shot(page, "inbox-after-completion")
 
     # The supervisor opens the instance: the next step is marked active, the review completed.
@@ -110,6 +110,7 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     sup.wait_for_selector('#diagram[data-diagram-ready="true"]')
     assert sup.locator(".count-overlay .c-active").count() >= 2
     shot(sup, "monitor-definition")
+    sup.emulate_media(reduced_motion="reduce")  # charts drawn at once, not mid-animation
     sup.goto("/monitor/dashboard")
     sup.wait_for_function("document.querySelector('#queue-chart').width > 0")
     shot(sup, "dashboard", full_page=True)

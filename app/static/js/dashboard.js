@@ -5,14 +5,15 @@
   if (!window.Chart) return;
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = "#5c6b7b";
+  if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) Chart.defaults.animation = false;
   var grid = { color: "#edf0f4" };
   new Chart(document.getElementById("queue-chart"), {
     type: "bar",
     data: {
       labels: data.queues,
       datasets: [
-        { label: data.labels.open, data: data.open, backgroundColor: "#5aa2f0", borderRadius: 4 },
-        { label: data.labels.overdue, data: data.overdue, backgroundColor: "#e0603f", borderRadius: 4 }
+        { label: data.labels.open, data: data.open, backgroundColor: "#5aa2f0", borderRadius: 4, maxBarThickness: 56 },
+        { label: data.labels.overdue, data: data.overdue, backgroundColor: "#e0603f", borderRadius: 4, maxBarThickness: 56 }
       ]
     },
     options: { maintainAspectRatio: false, indexAxis: data.queues.length > 6 ? "y" : "x",

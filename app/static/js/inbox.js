@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var list = document.getElementById("task-list");
-  var rows = list ? Array.prototype.slice.call(list.querySelectorAll(".task-row")) : [];
+  var rows = list ? Array.prototype.slice.call(list.querySelectorAll("li.task-row")) : [];
   var current = -1;
 
   function select(index) {

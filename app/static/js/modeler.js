@@ -26,7 +26,7 @@
     '    <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1"><dc:Bounds x="180" y="160" width="36" height="36" />' +
     '</bpmndi:BPMNShape>\n  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>\n</bpmn:definitions>\n';
 
-  var modeler = new window.BpmnJS({ container: container, keyboard: { bindTo: document } });
+  var modeler = new window.BpmnJS({ container: container });
   window.guichetModeler = modeler;
   var modeling = modeler.get("modeling");
   var moddle = modeler.get("moddle");
