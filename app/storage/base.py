@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO, Callable, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 CHUNK_SIZE = 1024 * 1024
 KEY_PATTERN = re.compile(r"[0-9a-f]{64}")

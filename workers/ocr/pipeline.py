@@ -202,7 +202,7 @@ class Pipeline:
             for step in reversed(entered):
                 try:
                     step.cleanup(job)
-                except Exception:  # noqa: BLE001 - a cleanup must not hide the real error
+                except Exception:  # a cleanup must not hide the real error
                     log.exception("cleanup of step %s failed", step.name)
         return OcrResult(pages=list(job.pages), media_type=job.media_type or "")
 

@@ -11,7 +11,7 @@ import logging
 import math
 import re
 import warnings
-from typing import Protocol
+from typing import Any, Protocol
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -90,7 +90,7 @@ class PdfSource:
         self._data = data
         self._max_pixels = max_pixels
         self._reader = text_layer
-        self._plumber = None
+        self._plumber: Any = None
         if b"%%EOF" not in data[-EOF_WINDOW:]:
             raise CorruptDocumentError("truncated PDF: no end-of-file marker")
         try:
@@ -210,8 +210,12 @@ class ImageSource:
         self.media_type = media_type
         self._max_pixels = max_pixels
         self._image = open_image(data, max_pixels)
-        # Only TIFF pages count: an animated PNG is one page (its first frame).
-        self.page_count = _frame_count(self._image) if media_type == TIFF else 1
+        try:
+            # Only TIFF pages count: an animated PNG is one page (its first frame).
+            self.page_count = _frame_count(self._image) if media_type == TIFF else 1
+        except CorruptDocumentError:
+            self._image.close()
+            raise
 
     def text_layer(self, index: int) -> str | None:
         """Images have no text layer."""

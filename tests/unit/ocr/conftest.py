@@ -74,7 +74,7 @@ def find_font() -> str | None:
     if shutil.which("fc-match"):
         try:
             out = subprocess.run(
-                ["fc-match", "-f", "%{file}", "sans-serif:lang=fr"], capture_output=True, text=True, timeout=10
+                ["fc-match", "-f", "%{file}", "sans-serif:lang=fr"], capture_output=True, text=True, timeout=10, check=False
             ).stdout.strip()
             if out.lower().endswith(".ttf") and Path(out).is_file():
                 return out

@@ -1,7 +1,6 @@
 """Bad input gives a clear OcrError (with a code and a reason), never a crash."""
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
