@@ -133,6 +133,28 @@ def demo_command() -> None:
     load_demo()
 
 
+@main.command("bench-data")
+@click.option("--open-tasks", type=int, required=True, help="Open human tasks to create.")
+@click.option("--instances", type=int, default=None, help="Instances in all (default: twice the open tasks).")
+@click.option("--queues", type=int, default=50, show_default=True)
+@click.option("--as", "username", default="admin", show_default=True, help="Deploying user.")
+@with_appcontext
+def bench_data_command(open_tasks: int, instances: int | None, queues: int, username: str) -> None:
+    """Fill the configured database with realistic instances and open tasks (scale tests)."""
+    import time
+
+    from app.services.bench_data import generate_bench_data
+    from app.services.users import get_user
+
+    _upgrade_database()
+    user = get_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}; run `guichet demo` or `guichet users create` first")
+    started = time.perf_counter()
+    generate_bench_data(open_tasks, instances, queues, user, progress=click.echo)
+    click.echo(f"in {time.perf_counter() - started:.1f} s")
+
+
 @main.command("shell")
 @with_appcontext
 def shell_command() -> None:
