@@ -75,7 +75,7 @@ def format_code(code: str) -> str:
 def normalize_code(raw: str) -> str:
     """A typed verification code in stored form (case, dashes and look-alike letters forgiven)."""
     value = re.sub(r"[\s\-]", "", raw or "").upper()
-    return value.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))
+    return value.translate(str.maketrans("ILO", "110"))
 
 
 def _new_code() -> str:
