@@ -1,6 +1,7 @@
 """Read-only aggregates for the supervisors' dashboard and the pages (no writes here)."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,15 +68,12 @@ def instance_status_counts() -> dict[str, int]:
 
 
 def instance_documents(instance_id: int) -> list[Any]:
-    """Documents filed for an instance, newest first; empty while the documents module is not installed."""
-    from app import models
-
-    document = getattr(models, "Document", None)
-    column = getattr(document, "instance_id", None) or getattr(document, "process_instance_id", None)
-    if document is None or column is None:
+    """Documents filed for an instance; empty where the documents module is not installed."""
+    try:
+        documents = importlib.import_module("app.services.documents")
+    except ImportError:
         return []
-    order = getattr(document, "received_at", None) or getattr(document, "id")
-    return list(db.session.scalars(select(document).where(column == instance_id).order_by(order.desc())))
+    return list(documents.documents_of_instance(instance_id))
 
 
 def latest_forms() -> list[Any]:

@@ -80,6 +80,17 @@ def due_state(due_at: datetime | None, state: str = "open", now: datetime | None
     return None
 
 
+STATUS_LABELS = {
+    "running": _l("Running"), "suspended": _l("Suspended"), "failed": _l("Failed"), "completed": _l("Completed"),
+    "terminated": _l("Terminated"), "open": _l("Open"), "cancelled": _l("Cancelled"),
+}
+
+
+def status_label(status: str) -> Any:
+    """The translated name of an instance or task status."""
+    return STATUS_LABELS.get(status, status)
+
+
 def _when(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else "—"
 
@@ -95,4 +106,5 @@ def register_page_helpers(app: Flask) -> None:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["relative"] = _relative
     app.jinja_env.globals["due_state"] = due_state
+    app.jinja_env.filters["status"] = status_label
     app.jinja_env.globals["nav_items"] = lambda: nav_items(current_user)

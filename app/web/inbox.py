@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import HumanTask, ProcessDefinition
 from app.services import dashboard, processes
 from app.services import tasks as task_service
+from app.web.documents import document_response
 from app.web.common import INBOX_ROLES, actor, in_transaction, roles_required
 from app.web.schema_forms import build_fields, errors_by_field, parse_submission
 
@@ -165,6 +166,13 @@ def complete(task_id: int):  # type: ignore[no-untyped-def]
     flash(_("Task “%(name)s” completed.", name=task.name or task.element_id), "success")
     return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/inbox")
                     else url_for("inbox.inbox"))
+
+
+@inbox_bp.get("/tasks/<int:task_id>/documents/<int:document_id>")
+@roles_required(*INBOX_ROLES)
+def task_document(task_id: int, document_id: int):  # type: ignore[no-untyped-def]
+    task = task_service.get_task(task_id, actor())
+    return document_response(document_id, task.instance_id, f"task {task_id}")
 
 
 @inbox_bp.get("/tasks/<int:task_id>/diagram.xml")

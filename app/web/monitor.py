@@ -12,6 +12,7 @@ from app.errors import AppError, ConflictError, NotFoundError
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition
 from app.services import dashboard, deployments, processes, search
+from app.web.documents import document_response
 from app.web.common import MONITOR_ROLES, actor, in_transaction, roles_required, wants_json
 
 monitor_bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -126,6 +127,13 @@ def retry_incident(incident_id: int):  # type: ignore[no-untyped-def]
         else:
             flash(_("Incident %(id)s sent for retry.", id=incident_id), "success")
     return redirect(url_for("monitor.instance_page", instance_id=incident.instance_id))
+
+
+@monitor_bp.get("/instances/<int:instance_id>/documents/<int:document_id>")
+@roles_required(*MONITOR_ROLES)
+def instance_document(instance_id: int, document_id: int):  # type: ignore[no-untyped-def]
+    processes.get_instance(instance_id)
+    return document_response(document_id, instance_id, f"instance {instance_id}")
 
 
 @monitor_bp.get("/definitions/<int:definition_id>")
