@@ -21,6 +21,10 @@ def chromium() -> Iterator[Any]:
     """One headless Chromium for the whole run (each test opens its own contexts)."""
     if not Path(CHROMIUM).exists():
         service_missing(f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    vendor = Path(__file__).resolve().parents[2] / "app" / "static" / "vendor" / "bpmn-js"
+    if not vendor.is_dir():
+        pytest.fail("app/static/vendor is missing: run `make assets` (npm install + scripts/vendor-assets.mjs)",
+                    pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

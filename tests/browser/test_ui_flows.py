@@ -92,7 +92,7 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     shot(page, "inbox-after-completion")
 
     # The supervisor opens the instance: the next step is marked active, the review completed.
-    sup = new_page()
+    sup = new_page(locale="fr-FR")  # the supervisor reads French
     sign_in(sup, "sue")
     assert sup.url.endswith("/monitor")
     shot(sup, "monitor-instances")
@@ -106,6 +106,8 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     assert sup.locator('.djs-element.active[data-element-id="Activity_review"]').count() == 0
     shot(sup, "monitor-instance", full_page=True)
 
+    assert sup.locator("h1").first.inner_text().startswith("#")
+    assert "Historique" in sup.content()
     sup.click("text=Six node benchmark")
     sup.wait_for_selector('#diagram[data-diagram-ready="true"]')
     assert sup.locator(".count-overlay .c-active").count() >= 2

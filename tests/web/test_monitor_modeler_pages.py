@@ -126,3 +126,37 @@ def test_language_follows_the_choice_then_the_browser(client, web_login):  # typ
     client.post("/lang", data={"lang": "en", "next": "/login"})
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert client.post("/lang", data={"lang": "fr", "next": "https://evil.example/"}).headers["Location"] == "/"
+    french = client.get("/login", headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert '<html lang="fr">' in french and "Identifiant" in french
+
+
+def test_dates_follow_the_browser_region(client, analyst, login, web_login):  # type: ignore[no-untyped-def]
+    deploy_six_node(analyst)
+    start_case(login("starter", "agent", ["agents"]), "CASE-R")
+    web_login("alice", "agent", ["agents"])
+    british = client.get("/inbox", headers={"Accept-Language": "en-GB,en;q=0.8"}).get_data(as_text=True)
+    american = client.get("/inbox", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    french = client.get("/inbox", headers={"Accept-Language": "fr-FR"}).get_data(as_text=True)
+    import re
+    assert re.search(r"\d\d/\d\d/\d{4}, \d\d:\d\d", british)  # day first, 24-hour clock
+    assert re.search(r"\d{1,2}/\d{1,2}/\d\d, \d{1,2}:\d\d\s?[AP]M", american)
+    assert "Corbeille" in french and "Prendre" not in french
+
+
+def test_incident_is_listed_with_retry(app, client, analyst, login, web_login):  # type: ignore[no-untyped-def]
+    from app.extensions import db
+    from app.models import Incident
+    deploy_six_node(analyst)
+    instance = start_case(login("starter", "agent", ["agents"]), "CASE-I")
+    with app.app_context():
+        incident = Incident(instance_id=instance["id"], element_id="Activity_prepare", message="mail server down")
+        db.session.add(incident)
+        db.session.commit()
+        incident_id = incident.id
+    web_login("sue", "supervisor")
+    page = client.get(f"/monitor/instances/{instance['id']}").get_data(as_text=True)
+    assert "mail server down" in page and f"/monitor/incidents/{incident_id}/retry" in page
+    assert "data-failed='[&#34;Activity_prepare&#34;]'" in page
+    retried = client.post(f"/monitor/incidents/{incident_id}/retry")
+    assert retried.status_code == 302 and retried.headers["Location"].endswith(f"/monitor/instances/{instance['id']}")
+    assert client.post("/monitor/incidents/999999/retry").status_code == 404
