@@ -270,7 +270,7 @@ def build_demo_data(today: date) -> DemoData:
 
 def _settle_contributions(rng: random.Random, data: DemoData, employers: list[tuple[int, str, list[int]]],
                           today: date) -> None:
-    """Periods past their due date are paid, except the last 2 to 4 of a few debtor employers."""
+    """Every period is paid, except the last 2 to 4 of a few debtor employers (2 to 4 overdue)."""
     overdue_up_to = last_overdue_period(today)
     debtors = {e[0]: add_months(overdue_up_to, -rng.randint(1, 3)) for e in rng.sample(employers, DEBTOR_EMPLOYERS)}
     employer_of = {i: est["_employer"] for i, est in enumerate(data.establishments)}
@@ -278,11 +278,8 @@ def _settle_contributions(rng: random.Random, data: DemoData, employers: list[tu
         employer = employer_of[data.employments[line["_employment"]]["_establishment"]]
         period = line["period"]
         unpaid_from = debtors.get(employer)
-        if period > overdue_up_to:
-            paid = rng.random() < 0.4  # declared, not due yet; some pay early
-        else:
-            paid = unpaid_from is None or period < unpaid_from
-        if paid:
+        # Others pay on declaring, so a demo loaded a few days before a due date stays debt-free after it.
+        if unpaid_from is None or period < unpaid_from:
             line["status"], line["paid_on"] = "paid", payment_due_date(period) - timedelta(days=rng.randint(0, 12))
 
 
