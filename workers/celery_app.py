@@ -1,8 +1,34 @@
-"""Celery wired to Flask: every task runs inside an application context (Flask's Celery pattern)."""
+"""Celery wired to Flask: every task runs inside an application context (Flask's Celery pattern).
+
+Also installed here: the operations registry (workers/operations), the sender that hands
+committed jobs to the broker, and the beat schedule of the sweeper.
+"""
 from __future__ import annotations
 
+import pkgutil
+from typing import Any
+
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
+
+
+def _task_modules() -> list[str]:
+    """Every module of workers/tasks: adding a file there is enough for workers to know its tasks."""
+    import workers.tasks
+
+    return [f"workers.tasks.{m.name}" for m in pkgutil.iter_modules(workers.tasks.__path__)]
+
+
+DEFAULT_TASK_MODULES = ["workers.tasks", *_task_modules()]
+
+
+def _transport_options(broker_url: str) -> dict[str, Any]:
+    """Options each broker understands (kombu's SQLAlchemy transport passes them all to create_engine)."""
+    if broker_url.startswith(("redis://", "rediss://", "sentinel://")):
+        # No ETA tasks are used (retries wait in the outbox), so a short timeout only speeds up recovery.
+        return {"visibility_timeout": 3600, "socket_connect_timeout": 5}
+    return {}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -13,9 +39,15 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    broker_url = app.config["BROKER_URL"]
+    if broker_url.startswith("sqla+"):
+        from workers.sqla_transport import register
+
+        register()
+    interval = float(app.config["SWEEP_INTERVAL_SECONDS"])
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.conf.update(
-        broker_url=app.config["BROKER_URL"],
+        broker_url=broker_url,
         result_backend=app.config["RESULT_BACKEND"] or None,
         task_ignore_result=True,
         task_serializer="json",
@@ -26,15 +58,49 @@ def celery_init_app(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_EAGER"],
         broker_connection_retry_on_startup=True,
-        # Redis redelivers unacknowledged messages after this; other transports take no such option.
-        broker_transport_options=({"visibility_timeout": 3600}
-                                  if app.config["BROKER_URL"].startswith(("redis", "rediss")) else {}),
+        broker_connection_timeout=5,
+        broker_transport_options=_transport_options(broker_url),
         timezone="UTC",
+        beat_schedule={"automation-sweep": {"task": "automation.sweep", "schedule": interval,
+                                            "options": {"expires": max(interval * 2, 2.0)}}},
         include=[name for name in app.config.get("CELERY_TASK_MODULES", DEFAULT_TASK_MODULES)],
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+
+    from app.services.dispatch import set_job_sender
+    from workers.operations import load_operations
+
+    load_operations(app.config.get("OPERATION_MODULES", ""))
+    set_job_sender(app, make_job_sender(app, celery_app))
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_: Any) -> None:
+        # A forked pool process must not share the parent's database connections.
+        from app.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
     return celery_app
 
 
-DEFAULT_TASK_MODULES = ["workers.tasks"]
+def make_job_sender(app: Flask, celery_app: Celery) -> Any:
+    """The function that hands committed job ids to the broker and marks them sent."""
+
+    def send(job_ids: list[int]) -> None:
+        from app.services.jobs import mark_sent
+        from workers.tasks.workflow import run_job_task
+
+        sent: list[int] = []
+        try:
+            with celery_app.producer_or_acquire() as producer:
+                for job_id in job_ids:
+                    # No publish retries: the request must not wait for a broker that is down; the sweeper
+                    # sends what stayed in the outbox.
+                    run_job_task.apply_async(args=[int(job_id)], retry=False, producer=producer)
+                    sent.append(job_id)
+        finally:
+            mark_sent(sent)
+
+    return send

@@ -30,8 +30,8 @@ def task_json(t: HumanTask) -> dict[str, Any]:
 
 def incident_json(i: Incident) -> dict[str, Any]:
     return {"id": i.id, "processInstanceId": i.instance_id, "jobId": i.job_id, "elementId": i.element_id,
-            "topic": i.topic, "state": i.state, "message": i.message, "createdAt": iso(i.created_at),
-            "resolvedAt": iso(i.resolved_at)}
+            "topic": i.topic, "state": i.state, "message": i.message, "errorCode": i.error_code,
+            "createdAt": iso(i.created_at), "resolvedAt": iso(i.resolved_at), "resolvedBy": i.resolved_by}
 
 
 def instance_summary_json(p: ProcessInstance) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from app.errors import ValidationFailedError
 from app.extensions import db
 from app.models import Deployment, DeploymentFile, FormDefinition, ProcessDefinition, User
 from app.services import forms as form_service
+from app.services.operations import unknown_topic_errors
 from app.services.permissions import DEPLOY_ROLES, require_role
 from app.services.runtime import get_engine, known_process_keys, latest_definition, next_version
 from workflows import BpmnValidationError
@@ -85,6 +86,9 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
                 [{"file": i.file, "elementId": i.element_id, "message": i.message} for i in exc.issues],
             ) from exc
     _check_form_references(models, forms)
+    topic_errors = unknown_topic_errors(models)
+    if topic_errors:
+        raise ValidationFailedError("service tasks name topics no worker runs", topic_errors)
 
     deployment = Deployment(deployed_by=actor.username)
     db.session.add(deployment)
