@@ -1,12 +1,14 @@
 """Helpers shared by the page blueprints: role checks, the one commit of a form post, navigation, filters."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, request
-from flask_babel import format_datetime, format_timedelta, lazy_gettext as _l
+from flask_babel import format_datetime, format_timedelta
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.api.helpers import in_transaction
@@ -21,7 +23,7 @@ MONITOR_ROLES = ("admin", "supervisor")
 INBOX_ROLES = ("admin", "supervisor", "agent", "cashier", "analyst")
 DUE_SOON = timedelta(hours=24)
 
-__all__ = ["in_transaction", "roles_required", "actor", "register_page_helpers", "wants_json"]
+__all__ = ["actor", "in_transaction", "register_page_helpers", "roles_required", "wants_json"]
 
 
 def actor() -> User:
@@ -82,7 +84,11 @@ def due_state(due_at: datetime | None, state: str = "open", now: datetime | None
 
 STATUS_LABELS = {
     "running": _l("Running"), "suspended": _l("Suspended"), "failed": _l("Failed"), "completed": _l("Completed"),
-    "terminated": _l("Terminated"), "open": _l("Open"), "cancelled": _l("Cancelled"),
+    "terminated": _l("Terminated"), "open": _l("To do"), "cancelled": _l("Cancelled"),
+}
+ROLE_LABELS = {
+    "admin": _l("Administrator"), "analyst": _l("Analyst"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
+    "cashier": _l("Cashier"), "worker": _l("Service account"),
 }
 
 
@@ -107,4 +113,5 @@ def register_page_helpers(app: Flask) -> None:
     app.jinja_env.filters["relative"] = _relative
     app.jinja_env.globals["due_state"] = due_state
     app.jinja_env.filters["status"] = status_label
+    app.jinja_env.filters["role"] = lambda role: ROLE_LABELS.get(role, role)
     app.jinja_env.globals["nav_items"] = lambda: nav_items(current_user)

@@ -12,8 +12,8 @@ from app.extensions import db
 from app.models import HumanTask, ProcessDefinition
 from app.services import dashboard, processes
 from app.services import tasks as task_service
-from app.web.documents import document_response
 from app.web.common import INBOX_ROLES, actor, in_transaction, roles_required
+from app.web.documents import document_response
 from app.web.schema_forms import build_fields, errors_by_field, parse_submission
 
 inbox_bp = Blueprint("inbox", __name__)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,8 +13,8 @@ from app.errors import AppError, ConflictError, NotFoundError
 from app.extensions import db
 from app.models import HumanTask, ProcessDefinition
 from app.services import dashboard, deployments, processes, search
-from app.web.documents import document_response
 from app.web.common import MONITOR_ROLES, actor, in_transaction, roles_required, wants_json
+from app.web.documents import document_response
 
 monitor_bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 

@@ -91,6 +91,14 @@ def test_agent_claims_and_completes_then_supervisor_sees_the_next_step(  # type:
     assert "Finalize case" in page.locator("#task-list .task-row", has_text="CASE-2026-0042").inner_text()
     shot(page, "inbox-after-completion")
 
+    # Keyboard: j moves to a row, c claims it and opens it.
+    page.keyboard.press("j")
+    first = page.locator("#task-list li.task-row.selected")
+    claimed_id = first.get_attribute("data-task-id")
+    page.keyboard.press("c")
+    page.wait_for_url(re.compile(rf"/tasks/{claimed_id}$"))
+    assert page.locator("#assignee").inner_text() == "alice"
+
     # The supervisor opens the instance: the next step is marked active, the review completed.
     sup = new_page(locale="fr-FR")  # the supervisor reads French
     sign_in(sup, "sue")
@@ -160,6 +168,20 @@ def test_analyst_changes_a_label_validates_and_deploys_version_2(new_page, analy
     page.click('.djs-element[data-element-id="Activity_review"]', position={"x": 50, "y": 60})
     assert page.locator("#prop-dueIn").input_value() == "P3D"
     shot(page, "modeler")
+
+    # Several files in one deployment, with a progress bar while they upload and deploy.
+    other = two_step_xml().replace(b'id="six_node"', b'id="six_node_copy"').replace(
+        b'processRef="six_node"', b'processRef="six_node_copy"')
+    page.click("#upload-open")
+    page.set_input_files("#upload-files", files=[
+        {"name": "six_node_copy.bpmn", "mimeType": "application/xml", "buffer": other},
+        {"name": "visit.schema.json", "mimeType": "application/json", "buffer": b'{"type": "object"}'}])
+    assert page.locator("#upload-list li").count() == 2
+    page.click("#upload-start")
+    page.wait_for_selector('#upload-status a[href^="/modeler/"]')
+    assert "six_node_copy v1" in page.locator("#upload-status").inner_text()
+    shot(page, "modeler-upload")
+    page.keyboard.press("Escape")
 
     page.goto("/modeler/forms/review")
     page.wait_for_selector('#preview[data-rendered="true"] [name="approved"]')
