@@ -169,6 +169,34 @@ def test_analyst_changes_a_label_validates_and_deploys_version_2(new_page, analy
     assert page.locator("#prop-dueIn").input_value() == "P3D"
     shot(page, "modeler")
 
+    # A new diagram: a user task added after the start event gets Guichet's properties from the side panel.
+    page.goto("/modeler")
+    page.wait_for_selector('#canvas[data-modeler-ready="true"]')
+    page.evaluate("""() => {
+      const modeler = window.guichetModeler, registry = modeler.get('elementRegistry');
+      const start = registry.get('StartEvent_1');
+      const task = modeler.get('autoPlace').append(start, modeler.get('elementFactory').createShape({type: 'bpmn:UserTask'}));
+      const end = modeler.get('autoPlace').append(task, modeler.get('elementFactory').createShape({type: 'bpmn:EndEvent'}));
+      modeler.get('selection').select(task);
+      window.__taskId = task.id;
+    }""")
+    page.wait_for_selector("#prop-queue")
+    for field, value in (("#prop-name", "Check identity"), ("#prop-queue", "reception"), ("#prop-priority", "75"),
+                         ("#prop-dueIn", "PT4H"), ("#prop-preScript", "checked = False")):
+        page.fill(field, value)
+        page.press(field, "Tab")
+    page.click(".modeler-canvas", position={"x": 600, "y": 560})  # nothing selected: the process itself
+    page.fill("#prop-process-id", "web_made")
+    page.press("#prop-process-id", "Tab")
+    page.click("#deploy-button")
+    page.wait_for_selector('.def-group[data-key="web_made"] .versions a[data-version="1"].current')
+    made = analyst.get("/process-definitions?key=web_made").get_json()[0]
+    user_tasks = analyst.get(f"/process-definitions/{made['id']}").get_json()["userTasks"]
+    assert [(t["name"], t["queue"], t["priority"], t["due_in"]) for t in user_tasks] == \
+        [("Check identity", "reception", 75, "PT4H")]
+    xml = analyst.get(f"/process-definitions/{made['id']}/xml").get_data(as_text=True)
+    assert "<spiffworkflow:preScript>checked = False</spiffworkflow:preScript>" in xml
+
     # Several files in one deployment, with a progress bar while they upload and deploy.
     other = two_step_xml().replace(b'id="six_node"', b'id="six_node_copy"').replace(
         b'processRef="six_node"', b'processRef="six_node_copy"')

@@ -371,7 +371,9 @@
   source.then(function (xml) { return modeler.importXML(xml); }).then(function (result) {
     if (result.warnings && result.warnings.length) console.warn("import warnings", result.warnings);
     canvas.zoom("fit-viewport", "auto");
-    if (canvas.zoom() > 1) canvas.zoom(1, "auto");
+    // Leave room for the palette on the left: a little smaller, moved right.
+    canvas.zoom(Math.min(1, canvas.zoom() * 0.86), "auto");
+    canvas.scroll({ dx: 48, dy: 0 });
     setDirty(false);
     renderPanel();
     container.dataset.modelerReady = "true";
