@@ -364,16 +364,29 @@
     xhr.send(data);
   });
 
+  // Fit the diagram in the canvas to the right of the palette (at most 100 %), centred vertically.
+  function fitBesidePalette() {
+    var box = canvas.viewbox();
+    var inner = box.inner, outer = box.outer;
+    if (!inner.width || !inner.height) return;
+    var left = 140, pad = 24;
+    var scale = Math.min(1, (outer.width - left - pad) / inner.width, (outer.height - 2 * pad) / inner.height);
+    var width = outer.width / scale, height = outer.height / scale;
+    var spare = width - inner.width - (left + pad) / scale;
+    canvas.viewbox({
+      x: inner.x - left / scale - Math.max(0, spare) / 2,
+      y: inner.y - (height - inner.height) / 2,
+      width: width, height: height
+    });
+  }
+
   // ---- load ------------------------------------------------------------------------------------
   var source = container.dataset.xmlUrl
     ? fetch(container.dataset.xmlUrl, { credentials: "same-origin" }).then(function (r) { return r.text(); })
     : Promise.resolve(BLANK);
   source.then(function (xml) { return modeler.importXML(xml); }).then(function (result) {
     if (result.warnings && result.warnings.length) console.warn("import warnings", result.warnings);
-    canvas.zoom("fit-viewport", "auto");
-    // Leave room for the palette on the left: a little smaller, moved right.
-    canvas.zoom(Math.min(1, canvas.zoom() * 0.86), "auto");
-    canvas.scroll({ dx: 48, dy: 0 });
+    fitBesidePalette();
     setDirty(false);
     renderPanel();
     container.dataset.modelerReady = "true";
