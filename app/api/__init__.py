@@ -25,3 +25,4 @@ def _authenticate() -> None:
 from app.api import auth, definitions, instances, messages, openapi, tasks  # noqa: E402,F401
 from app.api import certificates, registry  # noqa: E402,F401
 from app.api import incidents  # noqa: E402,F401
+from app.api import documents  # noqa: E402,F401

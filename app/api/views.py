@@ -51,7 +51,18 @@ def instance_json(p: ProcessInstance) -> dict[str, Any]:
         "incidents": [incident_json(i) for i in processes.open_incidents(p.id)],
         "waitingFor": p.waiting or [],
     })
+    body["documents"] = _instance_documents(p.id)
     return body
+
+
+def _instance_documents(instance_id: int) -> list[dict[str, Any]]:
+    """Documents filed for the instance (or its case), when the documents area is installed."""
+    try:
+        from app.api.documents import document_summary_json
+        from app.services.documents import documents_of_instance
+    except ImportError:
+        return []
+    return [document_summary_json(d) for d in documents_of_instance(instance_id)]
 
 
 def _open_tasks(instance_id: int) -> list[HumanTask]:

@@ -1,0 +1,150 @@
+"""Receipts of filed documents: gap-free numbers per office and year, verification codes, the PDF."""
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from reportlab.lib.pagesizes import A5
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen.canvas import Canvas
+
+from app.services.certificates import CODE_ALPHABET, format_code, format_ssn
+from app.services.registry import next_in_sequence
+
+NUMBER_PREFIX = "REC"
+CODE_LENGTH = 12  # 60 random bits, Crockford base 32 like certificates
+PAGE_W, PAGE_H = A5
+MARGIN = 14 * mm
+BODY_FONT, BOLD_FONT, MONO_FONT = "Helvetica", "Helvetica-Bold", "Courier"
+_OFFICE = re.compile(r"[^A-Z0-9]")
+
+
+def office_code(raw: str) -> str:
+    """The office code as printed in receipt numbers: upper-case letters and digits, at most 8."""
+    return _OFFICE.sub("", (raw or "").upper())[:8] or "HQ"
+
+
+def next_receipt_number(office: str, year: int) -> str:
+    """REC-<office>-<year>-<n>: gap-free per office and year (the counter row is locked until commit)."""
+    code = office_code(office)
+    return f"{NUMBER_PREFIX}-{code}-{year}-{next_in_sequence(f'receipt-{code}', year):06d}"
+
+
+def new_verification_code() -> str:
+    """A random code printed on the receipt (unique in practice; the column is unique anyway)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    """Everything a receipt states, gathered by the documents service."""
+
+    institution: str
+    number: str
+    received_at: datetime
+    subject_type: str
+    subject: str
+    subject_name: str
+    document_type: str
+    document_label: str
+    original_name: str
+    media_type: str
+    size: int
+    pages: int | None
+    sha256: str
+    agent: str
+    verification_code: str
+    case_number: str | None = None
+    process_instance_id: int | None = None
+
+
+def _subject_line(facts: ReceiptFacts) -> tuple[str, str]:
+    if facts.subject_type == "person":
+        return "Insured person", f"{facts.subject_name} - SSN {format_ssn(facts.subject)}"
+    return "Employer", f"{facts.subject_name} - No. {facts.subject}"
+
+
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} kB"
+    return f"{size} bytes"
+
+
+def render_receipt_pdf(facts: ReceiptFacts) -> bytes:
+    """A one-page A5 receipt: institution, number, date and time, subject, document, agent, code."""
+    buffer = io.BytesIO()
+    c = Canvas(buffer, pagesize=A5, pageCompression=1)
+    c.setTitle(f"Receipt {facts.number}")
+    c.setAuthor(facts.institution)
+    c.setSubject("Document receipt")
+    width = PAGE_W - 2 * MARGIN
+
+    y = PAGE_H - MARGIN
+    c.setFont(BOLD_FONT, 12)
+    for line in simpleSplit(facts.institution, BOLD_FONT, 12, width):
+        c.drawString(MARGIN, y - 10, line)
+        y -= 15
+    c.line(MARGIN, y - 4, PAGE_W - MARGIN, y - 4)
+    y -= 24
+    c.setFont(BOLD_FONT, 15)
+    c.drawCentredString(PAGE_W / 2, y, "Document receipt")
+    y -= 16
+    c.setFont(BODY_FONT, 9)
+    c.drawCentredString(PAGE_W / 2, y, "Accusé de réception de document")
+    y -= 24
+
+    when = facts.received_at.strftime("%d/%m/%Y at %H:%M:%S UTC")
+    who_label, who = _subject_line(facts)
+    rows = [
+        ("Receipt number", facts.number),
+        ("Received on", when),
+        (who_label, who),
+        ("Document", f"{facts.document_label} ({facts.document_type})"),
+        ("File", facts.original_name),
+        ("Format", f"{facts.media_type}, {_size(facts.size)}"),
+        ("Pages", str(facts.pages) if facts.pages is not None else "not known yet"),
+    ]
+    if facts.case_number:
+        rows.append(("Case", facts.case_number))
+    if facts.process_instance_id:
+        rows.append(("Process instance", str(facts.process_instance_id)))
+    rows.append(("Received by", facts.agent))
+    label_w = 32 * mm
+    for label, value in rows:
+        lines = simpleSplit(value, BODY_FONT, 9.5, width - label_w) or [""]
+        c.setFont(BOLD_FONT, 9)
+        c.drawString(MARGIN, y, label)
+        c.setFont(BODY_FONT, 9.5)
+        for line in lines:
+            c.drawString(MARGIN + label_w, y, line)
+            y -= 13
+        y -= 3
+
+    y -= 6
+    c.line(MARGIN, y, PAGE_W - MARGIN, y)
+    y -= 18
+    c.setFont(BOLD_FONT, 11)
+    c.drawString(MARGIN, y, f"Verification code: {format_code(facts.verification_code)}")
+    y -= 14
+    c.setFont(BODY_FONT, 8)
+    c.drawString(MARGIN, y, "Give the receipt number and this code to any office to confirm the filing.")
+    y -= 14
+    c.drawString(MARGIN, y, "SHA-256 fingerprint of the file received:")
+    y -= 11
+    c.setFont(MONO_FONT, 7.5)
+    c.drawString(MARGIN, y, facts.sha256[:32])
+    y -= 9
+    c.drawString(MARGIN, y, facts.sha256[32:])
+
+    c.setFont(BODY_FONT, 7.5)
+    c.drawString(MARGIN, MARGIN - 4 * mm, "This receipt acknowledges that the document was handed over; it does not "
+                                          "judge its content.")
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
