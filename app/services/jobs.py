@@ -32,10 +32,11 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import DBAPIError
 
-from app.errors import ConflictError, NotFoundError
+from app.errors import AppError, ConflictError, NotFoundError
 from app.extensions import db
 from app.models import Incident, Job, ProcessDefinition, ProcessInstance
 from app.models._types import utcnow
+from app.models.automation import INTERNAL_TOPICS
 from app.services import processes, projections
 from app.services.dispatch import discard_pending, dispatch_after_commit
 from app.services.operations import JobContext, JobError, get_operation
@@ -117,6 +118,11 @@ def retry_policy(topic: str, definition_id: int | None, element_id: str) -> tupl
     return max(retries, 0), backoff
 
 
+def internal_topic() -> Any:
+    """SQL condition: the job delivers a message or signal an instance threw."""
+    return Job.topic.in_(INTERNAL_TOPICS)
+
+
 # ----- claim ------------------------------------------------------------------------------------
 def claim_job(job_id: int, worker: str | None = None) -> Claim | None:
     """Take a job (pending|sent -> running) if it is due and its instance runs; None when not ours."""
@@ -125,15 +131,17 @@ def claim_job(job_id: int, worker: str | None = None) -> Claim | None:
     lease = timedelta(seconds=float(current_app.config["JOB_LEASE_SECONDS"]))
     instance_runs = exists().where(ProcessInstance.id == Job.instance_id, ProcessInstance.status == "running")
     due = (Job.next_run_at.is_(None)) | (Job.next_run_at <= now)
-    # Write first: the conditional UPDATE is the claim (one winner, also on SQLite).
+    # Write first: the conditional UPDATE is the claim (one winner, also on SQLite). A message or signal
+    # thrown by an instance is delivered even when its sender has ended since.
     result = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.state.in_(CLAIMABLE), due, instance_runs)
+        update(Job).where(Job.id == job_id, Job.state.in_(CLAIMABLE), due, instance_runs | internal_topic())
         .values(state="running", attempts=Job.attempts + 1, lease_token=token, lease_until=now + lease,
                 worker=(worker or worker_name())[:255]).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         # Not ours. A job of an instance that does not run (suspended, failed) waits in the outbox: the
         # sweeper sends it again once the instance runs.
-        db.session.execute(update(Job).where(Job.id == job_id, Job.state == "sent", ~instance_runs)
+        db.session.execute(update(Job).where(Job.id == job_id, Job.state == "sent", ~instance_runs,
+                                             ~internal_topic())
                            .values(state="pending", sent_at=None).execution_options(synchronize_session=False))
         db.session.commit()
         return None
@@ -235,6 +243,8 @@ def _run_internal(claim: Claim) -> str:
         return fail_job(claim, "NOT_CORRELATED", str(exc), retryable=True)
     except ConflictError as exc:
         return fail_job(claim, "AMBIGUOUS", str(exc), retryable=True)
+    except AppError as exc:
+        return fail_job(claim, "REFUSED", exc.detail, retryable=False)
     return "done"
 
 
@@ -407,7 +417,8 @@ def _give_up(claim: Claim, code: str, message: str, *, lost: bool) -> str:
 
     def on_stopped_instance() -> None:
         instance = db.session.get(ProcessInstance, claim.instance_id)
-        if instance is None or instance.status in ("completed", "terminated"):
+        ended = instance is None or instance.status in ("completed", "terminated")
+        if instance is None or (ended and not claim.topic.startswith("bpmn.")):
             _finish(claim, "cancelled", error_code=code, message=message)
             outcome["result"] = "cancelled"
         else:

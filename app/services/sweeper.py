@@ -59,7 +59,9 @@ def _exclusive() -> Iterator[bool]:
 
 
 def _instance_runs() -> Any:
-    return exists().where(ProcessInstance.id == Job.instance_id, ProcessInstance.status == "running")
+    """The job's instance runs (or the job delivers what an instance threw, which goes even after it ended)."""
+    return exists().where(ProcessInstance.id == Job.instance_id,
+                          ProcessInstance.status == "running") | jobs.internal_topic()
 
 
 def _reserve(condition: Any, now: datetime) -> list[int]:

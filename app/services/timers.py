@@ -8,11 +8,11 @@ from sqlalchemy import func, select, update
 
 from app.errors import ConflictError, NotFoundError
 from app.extensions import db
-from app.models import ProcessInstance, Timer
+from app.models import Incident, ProcessInstance, Timer
 from app.models._types import utcnow
 from app.services import processes, projections
 from app.services.jobs import commit_unit
-from workflows import Execution, WorkflowError
+from workflows import EngineStalledError, Execution, WorkflowError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ def fire_instance_timers(instance_id: int, now: datetime | None = None) -> list[
             raise _NothingDue()
         for element_id in fired:
             projections.record_event(instance.id, "timer_fired", ACTOR, element_id=element_id)
+        _settle(execution, instance)
 
     try:
         commit_unit(lambda: processes.advance_instance(instance_id, ACTOR, step))
@@ -59,6 +60,27 @@ def fire_instance_timers(instance_id: int, now: datetime | None = None) -> list[
         _postpone_stale(instance_id, now)
         return []
     return fired
+
+
+def _settle(execution: Execution, instance: ProcessInstance) -> None:
+    """Run the instance once before the save's own run.
+
+    The library completes a cycle timer whose last period fired in the refresh that ends an engine
+    step: the boundary event is left READY, which the engine's stall guard reports as a stall. A
+    second run takes it; a genuine stall is reported by the save's run. Other failures are stored
+    like the save stores them (instance failed, incident naming the element).
+    """
+    try:
+        execution.run()
+    except EngineStalledError:
+        pass
+    except WorkflowError as exc:
+        element_id = getattr(exc, "element_id", None)
+        instance.status = "failed"
+        db.session.add(Incident(instance_id=instance.id, element_id=element_id, message=str(exc)))
+        projections.bump_incident_counter(instance.definition_id, element_id, +1)
+        projections.record_event(instance.id, "incident_raised", ACTOR, element_id=element_id,
+                                 details={"message": str(exc)})
 
 
 def _postpone_stale(instance_id: int, now: datetime) -> None:

@@ -85,6 +85,11 @@ def run(job_id: int) -> str:
     return outcome
 
 
+def assert_backoff(job: Job, before: Any, seconds: float) -> None:
+    """The retry is planned `seconds` (+-10 % jitter) after the failure, which happened after `before`."""
+    assert before + timedelta(seconds=seconds * 0.9) <= job.next_run_at <= utcnow() + timedelta(seconds=seconds * 1.1)
+
+
 def make_due(job_id: int) -> None:
     """Skip a retry's backoff."""
     db.session.execute(update(Job).where(Job.id == job_id).values(next_run_at=utcnow() - timedelta(seconds=1)))
@@ -127,17 +132,19 @@ def test_failures_retry_with_backoff_then_an_incident_then_a_retry_continues(  #
     started = start(admin, "automation_flaky")
     [job] = jobs_of(started["id"])
 
+    before = utcnow()
     assert run(job.id) == "retry"
     [job] = jobs_of(started["id"])
     assert job.state == "pending" and job.attempts == 1 and job.max_retries == 2  # the diagram's retries
     assert job.error_code == "JOB_FAILED" and "partner service down" in job.last_error
-    assert 0.15 < (job.next_run_at - utcnow()).total_seconds() < 0.25  # backoff base 0.2 s
+    assert_backoff(job, before, 0.2)  # the operation's base
     assert run(job.id) == "skipped"  # not due yet: an early message does not run it
 
     make_due(job.id)
+    before = utcnow()
     assert run(job.id) == "retry"
     [job] = jobs_of(started["id"])
-    assert 0.3 < (job.next_run_at - utcnow()).total_seconds() < 0.45  # 0.2 x 2
+    assert_backoff(job, before, 0.4)  # doubled
     make_due(job.id)
     assert run(job.id) == "incident"
 
