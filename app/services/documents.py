@@ -111,8 +111,10 @@ def sanitize_filename(raw: str | None) -> str:
         return "document"
     if len(name) > MAX_NAME_LENGTH:
         stem, dot, ext = name.rpartition(".")
-        ext = ext if dot and len(ext) <= 10 else ""
-        name = (stem if ext else name)[: MAX_NAME_LENGTH - len(ext) - 1] + ("." + ext if ext else "")
+        if dot and stem and len(ext) <= 10:
+            name = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_NAME_LENGTH]
     return name
 
 
