@@ -21,6 +21,7 @@ def _task_modules() -> list[str]:
 
 
 DEFAULT_TASK_MODULES = ["workers.tasks", *_task_modules()]
+RUN_JOB_TASK = "jobs.run"
 
 
 def _transport_options(broker_url: str) -> dict[str, Any]:
@@ -62,7 +63,9 @@ def celery_init_app(app: Flask) -> Celery:
         broker_transport_options=_transport_options(broker_url),
         timezone="UTC",
         beat_schedule={"automation-sweep": {"task": "automation.sweep", "schedule": interval,
-                                            "options": {"expires": max(interval * 2, 2.0)}}},
+                                            "options": {"expires": max(interval * 2, 2.0)}},
+                       "fold-due-buckets": {"task": "counters.fold_due_buckets", "schedule": 3600.0,
+                                            "options": {"expires": 600.0}}},
         include=[name for name in app.config.get("CELERY_TASK_MODULES", DEFAULT_TASK_MODULES)],
     )
     celery_app.set_default()
@@ -90,15 +93,18 @@ def make_job_sender(app: Flask, celery_app: Celery) -> Any:
 
     def send(job_ids: list[int]) -> None:
         from app.services.jobs import mark_sent
-        from workers.tasks.workflow import run_job_task
 
+        if celery_app.conf.task_always_eager:
+            for job_id in job_ids:
+                celery_app.tasks[RUN_JOB_TASK].apply(args=[int(job_id)])
+            return
         sent: list[int] = []
         try:
             with celery_app.producer_or_acquire() as producer:
                 for job_id in job_ids:
                     # No publish retries: the request must not wait for a broker that is down; the sweeper
                     # sends what stayed in the outbox.
-                    run_job_task.apply_async(args=[int(job_id)], retry=False, producer=producer)
+                    celery_app.send_task(RUN_JOB_TASK, args=[int(job_id)], retry=False, producer=producer)
                     sent.append(job_id)
         finally:
             mark_sent(sent)

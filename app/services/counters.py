@@ -6,6 +6,7 @@ Rows changed by bulk statements that bypass the ORM (bench data loading) are rec
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import event, func, inspect, select
@@ -14,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
-from app.models.counters import InstanceCounter, QueueCounter
+from app.models._types import utcnow
+from app.models.counters import InstanceCounter, QueueCounter, QueueDueCounter
+
+
+def hour_floor(value: datetime) -> datetime:
+    """The start of the hour a moment falls in (the bucket of a due date)."""
+    return value.replace(minute=0, second=0, microsecond=0)
 
 
 def _old_value(obj: Any, attr: str) -> Any:
@@ -24,25 +31,43 @@ def _old_value(obj: Any, attr: str) -> Any:
     return getattr(obj, attr) if not history.added else None
 
 
-def _deltas(session: Session) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+Deltas = tuple[Counter[str], Counter[tuple[str, str]], Counter[tuple[str, datetime]]]
+
+
+def _due_key(queue: str | None, due_at: datetime | None) -> tuple[str, datetime] | None:
+    if due_at is None:
+        return None
+    if due_at.tzinfo is None:
+        due_at = due_at.replace(tzinfo=timezone.utc)
+    return (queue or "", hour_floor(due_at.astimezone(timezone.utc)))
+
+
+def _count_task(queues: Counter[str], dues: Counter[tuple[str, datetime]], queue: str | None,
+                due_at: datetime | None, delta: int) -> None:
+    queues[queue or ""] += delta
+    key = _due_key(queue, due_at)
+    if key is not None:
+        dues[key] += delta
+
+
+def _deltas(session: Session) -> Deltas:
     queues: Counter[str] = Counter()
     instances: Counter[tuple[str, str]] = Counter()
+    dues: Counter[tuple[str, datetime]] = Counter()
     for obj in session.new:
         if isinstance(obj, HumanTask) and obj.state == "open":
-            queues[obj.queue or ""] += 1
+            _count_task(queues, dues, obj.queue, obj.due_at, +1)
         elif isinstance(obj, ProcessInstance):
             instances[(obj.definition_key, obj.status or "running")] += 1
     for obj in session.dirty:
         if isinstance(obj, HumanTask):
-            state_hist = inspect(obj).attrs["state"].history
-            queue_hist = inspect(obj).attrs["queue"].history
-            if not state_hist.has_changes() and not queue_hist.has_changes():
+            attrs = inspect(obj).attrs
+            if not any(attrs[a].history.has_changes() for a in ("state", "queue", "due_at")):
                 continue
-            old_state, old_queue = _old_value(obj, "state"), _old_value(obj, "queue")
-            if old_state == "open":
-                queues[old_queue or ""] -= 1
+            if _old_value(obj, "state") == "open":
+                _count_task(queues, dues, _old_value(obj, "queue"), _old_value(obj, "due_at"), -1)
             if obj.state == "open":
-                queues[obj.queue or ""] += 1
+                _count_task(queues, dues, obj.queue, obj.due_at, +1)
         elif isinstance(obj, ProcessInstance):
             hist = inspect(obj).attrs["status"].history
             if hist.has_changes() and hist.deleted:
@@ -50,10 +75,10 @@ def _deltas(session: Session) -> tuple[Counter[str], Counter[tuple[str, str]]]:
                 instances[(obj.definition_key, obj.status)] += 1
     for obj in session.deleted:
         if isinstance(obj, HumanTask) and obj.state == "open":
-            queues[obj.queue or ""] -= 1
+            _count_task(queues, dues, obj.queue, obj.due_at, -1)
         elif isinstance(obj, ProcessInstance):
             instances[(obj.definition_key, obj.status)] -= 1
-    return queues, instances
+    return queues, instances, dues
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -63,7 +88,9 @@ def _insert(session: Session, model: Any) -> Any:
 
 @event.listens_for(Session, "before_flush")
 def _count_before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    queues, instances = _deltas(session)
+    queues, instances, dues = _deltas(session)
+    if not (queues or instances or dues):
+        return
     conn = session.connection()
     # Sorted so that concurrent transactions lock counter rows in the same order.
     queue_rows = [{"queue": q, "open": d} for q, d in sorted(queues.items()) if d]
@@ -71,6 +98,11 @@ def _count_before_flush(session: Session, _context: Any, _instances: Any) -> Non
         stmt = _insert(session, QueueCounter)
         conn.execute(stmt.on_conflict_do_update(index_elements=["queue"],
                                                 set_={"open": QueueCounter.open + stmt.excluded.open}), queue_rows)
+    due_rows = [{"queue": q, "due_hour": h, "open": d} for (q, h), d in sorted(dues.items()) if d]
+    if due_rows:
+        stmt = _insert(session, QueueDueCounter)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["queue", "due_hour"],
+                                                set_={"open": QueueDueCounter.open + stmt.excluded.open}), due_rows)
     instance_rows = [{"definition_key": k, "status": s, "count": d} for (k, s), d in sorted(instances.items()) if d]
     if instance_rows:
         stmt = _insert(session, InstanceCounter)
@@ -82,11 +114,22 @@ def _count_before_flush(session: Session, _context: Any, _instances: Any) -> Non
 def recount_all() -> None:
     """Rebuild both counter tables from the rows (after bulk loads, or to repair)."""
     db.session.execute(QueueCounter.__table__.delete())
+    db.session.execute(QueueDueCounter.__table__.delete())
     db.session.execute(InstanceCounter.__table__.delete())
     queue_rows = [{"queue": q or "", "open": n} for q, n in db.session.execute(
         select(HumanTask.queue, func.count()).where(HumanTask.state == "open").group_by(HumanTask.queue))]
     if queue_rows:
         db.session.execute(QueueCounter.__table__.insert(), queue_rows)
+    due_counts: Counter[tuple[str, datetime]] = Counter()
+    for queue, due_at, n in db.session.execute(
+            select(HumanTask.queue, HumanTask.due_at, func.count()).where(HumanTask.state == "open",
+                                                                          HumanTask.due_at.is_not(None))
+            .group_by(HumanTask.queue, HumanTask.due_at)):
+        due_counts[_due_key(queue, due_at)] += n  # type: ignore[index]
+    if due_counts:
+        db.session.execute(QueueDueCounter.__table__.insert(),
+                           [{"queue": q, "due_hour": h, "open": n} for (q, h), n in due_counts.items()])
+    fold_past_due_counters()
     instance_rows = [{"definition_key": k, "status": s, "count": n} for k, s, n in db.session.execute(
         select(ProcessInstance.definition_key, ProcessInstance.status, func.count())
         .group_by(ProcessInstance.definition_key, ProcessInstance.status))]
@@ -108,3 +151,47 @@ def instances_by_status(definition_key: str | None, statuses: list[str]) -> int:
     if definition_key is not None:
         stmt = stmt.where(InstanceCounter.definition_key == definition_key)
     return int(db.session.scalar(stmt) or 0)
+
+
+# Past buckets are folded into this one per queue, so overdue counts add up a few rows per queue.
+FOLDED_HOUR = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def fold_past_due_counters(now: datetime | None = None) -> int:
+    """Add every bucket older than a day into its queue's folded bucket; the number of buckets folded.
+
+    Counts are additive deltas, so a task leaving a folded hour later simply writes -1 to a new row of
+    that hour, which the next fold takes in.
+    """
+    limit = hour_floor(now or utcnow()) - timedelta(days=1)
+    table = QueueDueCounter.__table__
+    old = (table.c.due_hour < limit) & (table.c.due_hour > FOLDED_HOUR)
+    rows = db.session.execute(select(table.c.queue, func.sum(table.c.open), func.count())
+                              .where(old).group_by(table.c.queue)).all()
+    if not rows:
+        return 0
+    db.session.execute(table.delete().where(old))
+    stmt = _insert(db.session, QueueDueCounter)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["queue", "due_hour"],
+                                                  set_={"open": QueueDueCounter.open + stmt.excluded.open}),
+                       [{"queue": q, "due_hour": FOLDED_HOUR, "open": int(n)} for q, n, _c in rows])
+    return sum(int(c) for _q, _n, c in rows)
+
+
+def overdue_tasks_by_queue(queues: list[str] | None, now: datetime | None = None) -> dict[str, int]:
+    """Open tasks past their due date per queue: whole past hours from the buckets, this hour from the rows."""
+    now = now or utcnow()
+    this_hour = hour_floor(now)
+    past = select(QueueDueCounter.queue, func.sum(QueueDueCounter.open)).where(
+        QueueDueCounter.due_hour < this_hour).group_by(QueueDueCounter.queue)
+    current = select(HumanTask.queue, func.count()).where(
+        HumanTask.state == "open", HumanTask.due_at >= this_hour, HumanTask.due_at < now).group_by(HumanTask.queue)
+    if queues is not None:
+        past = past.where(QueueDueCounter.queue.in_(queues))
+        current = current.where(HumanTask.queue.in_(queues))
+    counts: Counter[str] = Counter()
+    for queue, n in db.session.execute(past):
+        counts[queue] += int(n or 0)
+    for queue, n in db.session.execute(current):
+        counts[queue or ""] += int(n)
+    return {q: n for q, n in counts.items() if n}

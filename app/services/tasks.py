@@ -19,7 +19,7 @@ from app.services.keyset import SortKey, after_cursor
 from app.services.paging import encode_cursor, parse_page
 from app.services.permissions import can_see_task, visible_queues
 from app.services.users import get_user
-from workflows import TaskNotFoundError, TaskNotReadyError
+from workflows import TaskNotFoundError, TaskNotReadyError, WorkflowError
 
 TASK_SORT_FIELDS = {
     "priority": HumanTask.priority, "dueAt": HumanTask.due_at, "createdAt": HumanTask.created_at,
@@ -247,13 +247,18 @@ def complete_task(task_id: int, actor: User, variables: Any) -> tuple[HumanTask,
     if instance.status != "running":
         raise ConflictError(f"process instance {instance.id} is {instance.status}")
     form = task_form(task)
-    form_service.validate_form_data(form.schema if form else None, variables)
+    form_service.validate_form_data(
+        form_service.resolve_dynamic_options(form.schema, instance.variables) if form else None, variables)
     processes.ensure_json(variables)
     definition, execution = processes.restore_execution(instance)
     try:
         execution.complete_user_task(task.engine_task_id, variables)
     except (TaskNotFoundError, TaskNotReadyError) as exc:
         raise ConflictError(f"task {task_id} is no longer waiting in its instance") from exc
+    except WorkflowError as exc:
+        # The task's own completion failed (a multi-instance output item missing, a post-script error):
+        # nothing is saved and the task stays open.
+        raise processes.engine_refused(exc, f"task {task_id} cannot be completed with this data") from exc
     now = utcnow()
     task.state = "completed"
     task.completed_at = now
@@ -270,15 +275,10 @@ def task_counts_by_queue(actor: User) -> dict[str, int]:
 
 
 def queue_counts(actor: User) -> dict[str, tuple[int, int]]:
-    """(open, overdue) tasks per visible queue; overdue reads only the overdue range of an index."""
+    """(open, overdue) tasks per visible queue, from counters (no scan of the tasks)."""
     allowed = visible_queues(actor)
-    opened = counters.open_tasks_by_queue(allowed)
-    stmt = (select(HumanTask.queue, func.count()).where(HumanTask.state == "open", HumanTask.due_at < utcnow())
-            .group_by(HumanTask.queue))
-    if allowed is not None:
-        stmt = stmt.where(HumanTask.queue.in_(allowed))
-    overdue = {q or "": n for q, n in db.session.execute(stmt)}
-    return {q: (n, overdue.get(q, 0)) for q, n in opened.items()}
+    overdue = counters.overdue_tasks_by_queue(allowed)
+    return {q: (n, overdue.get(q, 0)) for q, n in counters.open_tasks_by_queue(allowed).items()}
 
 
 def is_overdue(task: HumanTask, now: datetime | None = None) -> bool:
