@@ -32,6 +32,15 @@ def check_variables(variables: Any, field: str = "variables") -> dict[str, Any]:
     return variables
 
 
+def engine_refused(exc: WorkflowError, action: str) -> ValidationFailedError:
+    """A 422 for a step the diagram refuses (a message payload missing its correlation properties, a
+    failing completion hook...): the request changes nothing and the caller learns which element said no."""
+    element_id = getattr(exc, "element_id", None)
+    message = getattr(exc, "message", None) or str(exc)
+    prefix = f"{element_id}: " if element_id else ""
+    return ValidationFailedError(f"{action}: {prefix}{message}", [{"elementId": element_id, "message": message}])
+
+
 def get_definition(key: str, version: int | None = None) -> ProcessDefinition:
     """The definition of this key (latest, or the given version), else 404."""
     if version is None:
@@ -55,17 +64,26 @@ def start_process(key: str, actor: User, *, version: int | None = None, business
     variables = check_variables(variables)
     definition = get_definition(key, version)
     spec = load_spec(definition)
-    execution = get_engine().start(spec, variables)
+    try:
+        execution = get_engine().start(spec, variables)
+    except WorkflowError as exc:
+        raise engine_refused(exc, f"{definition.key} version {definition.version} cannot be started") from exc
+    failure = _run_engine(execution)
+    snap = execution.snapshot()
     instance = ProcessInstance(
         definition_id=definition.id, definition_key=definition.key, definition_version=definition.version,
-        business_key=business_key, status="running", state="", variables=variables, started_by=actor.username,
-        started_at=utcnow(), version=1,
+        business_key=business_key, status="failed" if failure else "running", state=snap.state,
+        variables=snap.variables, started_by=actor.username, started_at=utcnow(), version=1,
     )
+    # One INSERT with the state already in it; the projections below need only the new id.
     db.session.add(instance)
     db.session.flush()
     projections.record_event(instance.id, "instance_started", actor.username,
                              details={"definitionKey": definition.key, "version": definition.version})
-    run_and_save(instance, definition, execution, actor.username, is_new=True)
+    if failure is not None:
+        _record_failure(instance, definition, failure, actor.username)
+    automation.on_snapshot(instance, execution, snap, is_new=True)
+    projections.apply_snapshot(instance, definition, snap, actor.username, is_new=True)
     return instance
 
 
@@ -103,6 +121,26 @@ def restore_execution(instance: ProcessInstance) -> tuple[ProcessDefinition, Exe
     return definition, get_engine().restore(load_spec(definition), instance.state)
 
 
+def _run_engine(execution: Execution) -> WorkflowError | None:
+    """Run until the instance waits; a failing script or stalled engine is returned, not raised."""
+    try:
+        execution.run()
+    except WorkflowError as exc:
+        return exc
+    return None
+
+
+def _record_failure(instance: ProcessInstance, definition: ProcessDefinition, failure: WorkflowError,
+                    actor: str | None) -> None:
+    element_id = getattr(failure, "element_id", None)
+    log.warning("instance %s failed at %s: %s", instance.id, element_id, type(failure).__name__)
+    instance.status = "failed"
+    db.session.add(Incident(instance_id=instance.id, element_id=element_id, message=str(failure)))
+    projections.bump_incident_counter(definition.id, element_id, +1)
+    projections.record_event(instance.id, "incident_raised", actor, element_id=element_id,
+                             details={"message": str(failure)})
+
+
 def run_and_save(instance: ProcessInstance, definition: ProcessDefinition, execution: Execution,
                  actor: str | None, *, is_new: bool = False) -> None:
     """Run the engine until the instance waits, then store state and projections.
@@ -110,16 +148,9 @@ def run_and_save(instance: ProcessInstance, definition: ProcessDefinition, execu
     A failing script or a stalled engine does not lose the instance: it is stored as `failed`
     with an incident that names the element.
     """
-    try:
-        execution.run()
-    except WorkflowError as exc:
-        element_id = getattr(exc, "element_id", None)
-        log.warning("instance %s failed at %s: %s", instance.id, element_id, type(exc).__name__)
-        instance.status = "failed"
-        db.session.add(Incident(instance_id=instance.id, element_id=element_id, message=str(exc)))
-        projections.bump_incident_counter(definition.id, element_id, +1)
-        projections.record_event(instance.id, "incident_raised", actor, element_id=element_id,
-                                 details={"message": str(exc)})
+    failure = _run_engine(execution)
+    if failure is not None:
+        _record_failure(instance, definition, failure, actor)
     snap = execution.snapshot()
     automation.on_snapshot(instance, execution, snap, is_new=is_new)
     projections.apply_snapshot(instance, definition, snap, actor, is_new=is_new)
@@ -177,6 +208,8 @@ def fire_timer(instance_id: int, element_id: str, actor: User) -> ProcessInstanc
             execution.fire_timer(element_id)
         except NoTimerWaitingError as exc:
             raise ConflictError(f"element {element_id!r} of instance {instance.id} waits on no timer") from exc
+        except WorkflowError as exc:
+            raise engine_refused(exc, f"timer {element_id!r} of instance {instance.id} cannot fire") from exc
         projections.record_event(instance.id, "timer_fired", actor.username, element_id=element_id,
                                  details={"manual": True})
 
