@@ -1,6 +1,7 @@
 """Deploy-time parsing and validation: every problem of every file is reported, not just the first."""
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Literal
 
@@ -13,17 +14,60 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, Th
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from .errors import BpmnValidationError, ScriptError, ValidationIssue
-from .parser import NSMAP, AsyncServiceTask, GuichetParser, XmlRejectedError, parse_secure_xml
+from .errors import BpmnValidationError, ScriptError, ValidationIssue, WorkflowError
+from .parser import (
+    NSMAP,
+    SPIFF_NS,
+    AsyncServiceTask,
+    GuichetParser,
+    XmlRejectedError,
+    normalize_multi_instance,
+    parse_secure_xml,
+)
 from .routing import form_data_schema, searchable_variables, service_task_info, user_task_info
 from .scripts import check_script
 from .serializer import StateSerializer
 from .views import ProcessModel
 
 _XSD_LOCK = threading.Lock()
+# Quartz/Spring cron (Camunda 7 timeCycle): five to seven fields of digits, *, ?, /, -, ',', L, W, #.
+_CRON = re.compile(r"^\s*[\d*?/,\-LW#]+(\s+[\d*?/,\-LW#A-Za-z]+){4,6}\s*$")
+
+
+_SPIFF_ELEMENT = "Element '{" + SPIFF_NS + "}"
+
+
+def repair_io_specifications(root: Any) -> None:
+    """Make bpmn-js style ioSpecifications schema-valid on the parse tree (the stored XML is untouched).
+
+    The XSD wants at least one inputSet and one outputSet; bpmn-js based modelers (spiff-arena, Camunda
+    Modeler) write `<ioSpecification/>` empty or with data inputs/outputs only. An empty one means nothing
+    and is dropped; the others get the empty sets they lack.
+    """
+    bpmn = f"{{{NSMAP['bpmn']}}}"
+    for io_spec in root.xpath(".//bpmn:ioSpecification", namespaces=NSMAP):
+        if len([c for c in io_spec if isinstance(c.tag, str)]) == 0:
+            if io_spec.getparent() is not None:
+                io_spec.getparent().remove(io_spec)
+            continue
+        has_inputs = io_spec.find(bpmn + "inputSet") is not None
+        has_outputs = io_spec.find(bpmn + "outputSet") is not None
+        if not has_inputs:
+            last_data = [c for c in io_spec if c.tag in (bpmn + "dataInput", bpmn + "dataOutput")]
+            position = io_spec.index(last_data[-1]) + 1 if last_data else 0
+            io_spec.insert(position, etree.Element(bpmn + "inputSet"))
+        if not has_outputs:
+            io_spec.append(etree.Element(bpmn + "outputSet"))
+
+
+def _tolerated(message: str) -> bool:
+    """XSD findings that do not make a diagram invalid: attributes the bundled spiffworkflow schema
+    predates (newer spiff-arena modelers add some, e.g. serviceTaskOperator resultSchema)."""
+    return message.startswith(_SPIFF_ELEMENT) and "is not allowed" in message and "attribute" in message
 
 
 def _xsd_issues(root: Any, filename: str) -> list[ValidationIssue]:
@@ -34,7 +78,7 @@ def _xsd_issues(root: Any, filename: str) -> list[ValidationIssue]:
     with _XSD_LOCK:
         if schema.validate(root):
             return []
-        errors = [(err.line, err.message) for err in schema.error_log]
+        errors = [(err.line, err.message) for err in schema.error_log if not _tolerated(err.message)]
     return [ValidationIssue(filename, None, f"line {line}: {message}") for line, message in errors]
 
 
@@ -51,6 +95,8 @@ def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], 
     for process in processes:
         pid = process.get("id")
         executable = process.get("isExecutable", "true") == "true"
+        if executable and not (pid or "").strip():
+            issues.append(ValidationIssue(filename, None, f"line {process.sourceline}: a process without an id"))
         ids = {el.get("id") for el in process.iter() if isinstance(el.tag, str) and el.get("id")}
         if executable and not process.xpath("./bpmn:startEvent", namespaces=NSMAP):
             issues.append(ValidationIssue(filename, pid, "the process has no start event"))
@@ -69,8 +115,21 @@ def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], 
         for node in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
             script = node.find(f"{{{NSMAP['bpmn']}}}script")
             if script is None or not (script.text or "").strip():
-                issues.append(ValidationIssue(filename, node.get("id"), "script task without a script"))
+                issues.append(ValidationIssue(filename, node.get("id"), _missing_script(node)))
     return issues, calls
+
+
+def _missing_script(node: Any) -> str:
+    """Why a script task has no script we can run (an external resource, FEEL, another language)."""
+    fmt = (node.get("scriptFormat") or "").strip()
+    if node.xpath("./bpmn:extensionElements/zeebe:script", namespaces=NSMAP):
+        return ("script task without a script: Camunda 8 FEEL scripts (zeebe:script) are not supported; "
+                "write the script in Python in bpmn:script")
+    if node.get(f"{{{NSMAP['camunda']}}}resource") is not None:
+        return "script task without a script: external script resources (camunda:resource) are not supported"
+    if fmt and fmt.lower() not in ("python", "text/python", "py"):
+        return f"script task without a script (scriptFormat {fmt!r}: only inline Python scripts are run)"
+    return "script task without a script"
 
 
 def _script_issues(spec: Any, filename: str) -> list[ValidationIssue]:
@@ -95,7 +154,14 @@ def _script_issues(spec: Any, filename: str) -> list[ValidationIssue]:
                 flow = target
                 check(element_id, condition.args[0], "eval", f"condition towards {flow}")
         definition = getattr(ts, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
+        if isinstance(definition, TimerEventDefinition) and _CRON.match(str(definition.expression or "")):
+            issues.append(ValidationIssue(filename, element_id, (
+                f"timer expression {definition.expression!r}: cron expressions are not supported; use an "
+                "ISO 8601 date, duration or cycle (2024-01-31T09:00:00Z, PT4H, R/PT5M)")))
+        elif isinstance(definition, TimerEventDefinition) and not str(definition.expression or "").strip():
+            issues.append(ValidationIssue(filename, element_id,
+                                          "timer without a time: its timeDate, timeDuration or timeCycle is empty"))
+        elif isinstance(definition, TimerEventDefinition):
             check(element_id, definition.expression, "eval", "timer expression")
         expression = getattr(definition, "expression", None)
         if expression and not isinstance(definition, TimerEventDefinition):
@@ -104,6 +170,22 @@ def _script_issues(spec: Any, filename: str) -> list[ValidationIssue]:
             for name, param in (ts.operation_params or {}).items():
                 check(element_id, param.get("value"), "eval", f"parameter {name}")
     return issues
+
+
+def instantiate(spec: Any, subprocess_specs: dict[str, Any], script_engine: Any = None) -> BpmnWorkflow:
+    """A new BpmnWorkflow; WorkflowError when the library cannot build one.
+
+    Building predicts the task tree: a flow that loops back without a gateway (catch event <-> task)
+    makes that prediction recurse without end (RecursionError) before anything runs.
+    """
+    try:
+        return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    except RecursionError:
+        raise WorkflowError(
+            f"process {spec.name} cannot be instantiated: its flow loops back without a gateway "
+            "(the engine predicts the loop forever); route the loop through an exclusive gateway") from None
+    except Exception as exc:  # any library failure here is the diagram's, never a crash
+        raise WorkflowError(f"process {spec.name} cannot be instantiated: {type(exc).__name__}: {exc}") from exc
 
 
 def _describe_validation(exc: ValidationException) -> str:
@@ -160,6 +242,14 @@ def parse_deployment(files: dict[str, bytes], known_processes: set[str],
     for name in sorted(n for n in files if n.lower().endswith(".dmn")):
         try:
             root = parse_secure_xml(files[name])
+            tables = [d.get("id") for d in root.iter()
+                      if isinstance(d.tag, str) and d.tag.endswith("}decision") and
+                      any(isinstance(c.tag, str) and c.tag.endswith("}decisionTable") for c in d)]
+            if len(tables) > 1:
+                issues.append(ValidationIssue(name, tables[0], (
+                    f"{len(tables)} decision tables in one DMN file ({', '.join(map(str, tables))}): "
+                    "only one decision table per file is supported; split the file")))
+                continue
             before = set(parser.dmn_parsers)
             parser.add_dmn_xml(root, name)
             for decision_id in set(parser.dmn_parsers) - before:
@@ -180,6 +270,7 @@ def parse_deployment(files: dict[str, bytes], known_processes: set[str],
             issues.append(ValidationIssue(name, None, str(exc)))
             broken_files.add(name)
             continue
+        repair_io_specifications(root)
         file_issues = _xsd_issues(root, name)
         structure, file_calls = _structure_issues(root, name)
         file_issues += structure
@@ -194,6 +285,7 @@ def parse_deployment(files: dict[str, bytes], known_processes: set[str],
             broken_files.add(name)
             continue
         try:
+            normalize_multi_instance(root)
             parser.add_bpmn_xml(root, name)
         except ValidationException as exc:
             issues.append(ValidationIssue(name, getattr(exc, "id", None) or None, _describe_validation(exc)))
@@ -225,6 +317,12 @@ def parse_deployment(files: dict[str, bytes], known_processes: set[str],
             continue
         for sp in [spec, *embedded.values()]:
             issues += _script_issues(sp, filename)
+        # Dry run (called processes are not needed to build the tree): a process the library cannot even
+        # instantiate is refused now, not at its first start.
+        try:
+            instantiate(spec, embedded)
+        except WorkflowError as exc:
+            issues.append(ValidationIssue(filename, pid, str(exc)))
         parsed[pid] = (spec, embedded)
 
     if issues:

@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from .deployment import parse_deployment
+from .deployment import instantiate, parse_deployment
 from .errors import WorkflowError
 from .execution import Execution
 from .parser import GuichetParser
@@ -51,7 +50,7 @@ class WorkflowEngine:
 
     def start(self, spec: LoadedSpec, variables: dict[str, Any] | None = None) -> Execution:
         """Create an instance and seed variables on its start task; nothing runs until run()."""
-        workflow = BpmnWorkflow(spec.spec, spec.subprocess_specs, script_engine=self.script_engine)
+        workflow = instantiate(spec.spec, spec.subprocess_specs, self.script_engine)
         if variables:
             # Workflow data is invisible to scripts: seed the READY start task instead.
             start = workflow.get_next_task(state=TaskState.READY)

@@ -45,7 +45,8 @@ from .errors import WorkflowError
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS, "zeebe": ZEEBE_NS}
 _CAMUNDA = f"{{{CAMUNDA_NS}}}"
 
 # Attributes of the Camunda 7 dialect the adapter understands (the library ignores most of them).
@@ -96,10 +97,28 @@ _ISO_LITERAL = re.compile(
     r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}[T\d:.+\-Z]*)(/P[\dYMWDTHS.,]+)?$", re.IGNORECASE)
 
 
+_FEEL_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
+
+
+def normalize_feel(text: str) -> str:
+    """Translate a simple Camunda 8 FEEL expression (`=a = 1 and b != "x"`) into Python.
+
+    Only comparisons, `and`/`or`/`not(...)` and literals are translated; anything else stays as
+    it is and fails the deploy-time compile check with the element's id.
+    """
+    body = text.strip()[1:]
+    parts = re.split(r"(\"[^\"]*\"|'[^']*')", body)
+    for i in range(0, len(parts), 2):
+        parts[i] = _FEEL_EQUALS.sub("==", parts[i])
+    return "".join(parts).strip()
+
+
 def normalize_expression(text: str | None) -> str | None:
-    """Turn a Camunda `${...}` (JUEL) expression into Python; plain Python passes unchanged."""
+    """Turn a Camunda `${...}` (JUEL) or Camunda 8 `=...` (FEEL) expression into Python; Python passes unchanged."""
     if text is None:
         return None
+    if text.strip().startswith("="):
+        return normalize_feel(text)
     match = _JUEL.match(text)
     if match is None:
         return text
@@ -147,6 +166,33 @@ def camunda_extensions(node: Any) -> dict[str, Any]:
     return found
 
 
+def zeebe_extensions(node: Any) -> dict[str, Any]:
+    """Camunda 8 (zeebe) extensions of an element: job type and retries, decision, assignment, form."""
+    found: dict[str, Any] = {}
+
+    def first(path: str) -> Any:
+        nodes = node.xpath(f"./bpmn:extensionElements/zeebe:{path}", namespaces=NSMAP)
+        return nodes[0] if nodes else None
+
+    task_definition = first("taskDefinition")
+    if task_definition is not None:
+        if task_definition.get("type"):
+            found["taskType"] = task_definition.get("type")
+        if task_definition.get("retries"):
+            found["retries"] = task_definition.get("retries")
+    decision = first("calledDecision")
+    if decision is not None:
+        found["decisionId"] = decision.get("decisionId")
+        found["resultVariable"] = decision.get("resultVariable")
+    assignment = first("assignmentDefinition")
+    if assignment is not None and assignment.get("candidateGroups"):
+        found["candidateGroups"] = assignment.get("candidateGroups")
+    form = first("formDefinition")
+    if form is not None and (form.get("formKey") or form.get("formId")):
+        found["formKey"] = form.get("formKey") or form.get("formId")
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def _form_field(field: Any) -> dict[str, Any]:
     """One camunda:formField as a dict (id, label, type, defaultValue, validation, enum values)."""
     item: dict[str, Any] = {"id": field.get("id"), "type": field.get("type") or "string"}
@@ -163,6 +209,62 @@ def _form_field(field: Any) -> dict[str, Any]:
     if values:
         item["values"] = values
     return item
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _plain_name(expression: str | None) -> str | None:
+    """`name`, `${name}` or `=name` as a bare variable name; None for anything more complex."""
+    if not expression:
+        return None
+    text = expression.strip()
+    match = _JUEL.match(text)
+    if match is not None:
+        text = match.group(1).strip()
+    elif text.startswith("="):
+        text = text[1:].strip()
+    return text if _NAME.match(text) else None
+
+
+def normalize_multi_instance(root: Any) -> None:
+    """Rewrite Camunda 7 (camunda:collection/elementVariable) and Camunda 8 (zeebe:loopCharacteristics)
+    multi-instance settings as the BPMN loop data references the engine reads; JUEL/FEEL cardinality
+    and completion conditions become Python. Works on the parse tree only (the stored XML is untouched).
+    """
+    bpmn = f"{{{NSMAP['bpmn']}}}"
+
+    def child(loop: Any, tag: str, text: str | None = None, name: str | None = None) -> None:
+        element = etree.SubElement(loop, bpmn + tag)
+        if text is not None:
+            element.text = text
+        if name is not None:
+            element.set("id", name)
+            element.set("name", name)
+
+    for loop in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+        for tag in ("loopCardinality", "completionCondition"):
+            for node in loop.findall(bpmn + tag):
+                node.text = normalize_expression(node.text)
+        if loop.find(bpmn + "loopCardinality") is not None or loop.find(bpmn + "loopDataInputRef") is not None:
+            continue
+        zeebe = loop.xpath("./bpmn:extensionElements/zeebe:loopCharacteristics", namespaces=NSMAP)
+        if zeebe:
+            collection, element = zeebe[0].get("inputCollection"), zeebe[0].get("inputElement")
+            output, output_element = zeebe[0].get("outputCollection"), zeebe[0].get("outputElement")
+        else:
+            collection, element = loop.get(_CAMUNDA + "collection"), loop.get(_CAMUNDA + "elementVariable")
+            output = output_element = None
+        collection = _plain_name(collection)
+        if collection is None:
+            continue
+        child(loop, "loopDataInputRef", collection)
+        if _plain_name(output):
+            child(loop, "loopDataOutputRef", _plain_name(output))
+        if _plain_name(element):
+            child(loop, "inputDataItem", name=_plain_name(element))
+        if _plain_name(output) and _plain_name(output_element):
+            child(loop, "outputDataItem", name=_plain_name(output_element))
 
 
 class DialectMixin:
@@ -183,6 +285,9 @@ class DialectMixin:
                 extensions["properties"] = properties
             if camunda:
                 extensions["camunda"] = camunda
+        zeebe = zeebe_extensions(node)
+        if zeebe:
+            extensions["zeebe"] = zeebe
         return extensions
 
     def parse_condition(self, sequence_flow: Any) -> str | None:
@@ -191,12 +296,18 @@ class DialectMixin:
 
 
 class TimerDialectMixin(DialectMixin):
-    """Event parser mixin that also accepts Camunda's bare ISO 8601 timer literals."""
+    """Event parser mixin: Camunda's bare ISO 8601 timer literals and JUEL/FEEL conditions."""
 
     def parse_timer_event(self, event: Any) -> Any:
         """Parse the timer, then quote bare ISO literals so the script engine can evaluate them."""
         definition = super().parse_timer_event(event)  # type: ignore[misc]
         definition.expression = normalize_timer(definition.expression)
+        return definition
+
+    def parse_conditional_event(self, event: Any) -> Any:
+        """Parse a conditional event, its `${...}` / `=...` condition translated to Python."""
+        definition = super().parse_conditional_event(event)  # type: ignore[misc]
+        definition.expression = normalize_expression(definition.expression)
         return definition
 
 
@@ -218,10 +329,12 @@ class AsyncServiceTask(ServiceTask):
 
 
 def _topic_of(node: Any, extensions: dict[str, Any]) -> str | None:
-    """Worker topic of an element: camunda:topic (external), spiff operator id, or a `topic` property."""
+    """Worker topic: camunda:topic (external), zeebe:taskDefinition type, spiff operator id, or a `topic` property."""
     camunda = extensions.get("camunda", {})
     if camunda.get("topic"):
         return camunda["topic"]
+    if extensions.get("zeebe", {}).get("taskType"):
+        return extensions["zeebe"]["taskType"]
     operator = extensions.get("serviceTaskOperator")
     if operator and operator.get("name"):
         return operator["name"]
@@ -238,10 +351,12 @@ class AsyncServiceTaskParser(DialectMixin, SpiffTaskParser):
         if topic is None:
             raise ValidationException(
                 "A service task needs a worker topic (camunda:topic with camunda:type=\"external\", "
-                "a spiffworkflow:serviceTaskOperator, or a 'topic' property)",
+                "zeebe:taskDefinition type, a spiffworkflow:serviceTaskOperator, or a 'topic' property)",
                 node=self.node, file_name=self.filename)
         operator = extensions.get("serviceTaskOperator") or {}
         retries = _int_or_none(extensions.get("properties", {}).get("retries"))
+        if retries is None:
+            retries = _int_or_none(extensions.get("zeebe", {}).get("retries"))
         return AsyncServiceTask(
             self.spec, self.bpmn_id,
             operation_name=operator.get("name") or topic,
@@ -273,17 +388,21 @@ class BusinessRuleParser(DialectMixin, SpiffBusinessRuleTaskParser):
     """Business rule task: spiff calledDecisionId or camunda:decisionRef; external ones park."""
 
     def create_task(self) -> Any:
-        """A DMN-evaluating task, or a parked service task when camunda:type is external."""
-        if _is_external(self.node):
+        """A DMN-evaluating task, or a parked service task when it names a worker (external / zeebe job type)."""
+        if _is_external(self.node) or zeebe_extensions(self.node).get("taskType"):
             return AsyncServiceTaskParser.create_task(self)  # type: ignore[arg-type]
+        if not self.get_decision_ref(self.node):
+            raise ValidationException(
+                "A business rule task needs a decision (spiffworkflow:calledDecisionId, camunda:decisionRef "
+                "or zeebe:calledDecision decisionId)", node=self.node, file_name=self.filename)
         return super().create_task()
 
     @staticmethod
     def get_decision_ref(node: Any) -> str | None:
-        """Decision id referenced by the task in either dialect."""
+        """Decision id referenced by the task in any dialect."""
         if _is_external(node):
             return None
-        ref = node.get(_CAMUNDA + "decisionRef")
+        ref = node.get(_CAMUNDA + "decisionRef") or zeebe_extensions(node).get("decisionId")
         return ref if ref else SpiffTaskParser._parse_extensions(node).get("calledDecisionId")
 
 
@@ -381,6 +500,9 @@ __all__ = [
     "XmlRejectedError",
     "camunda_extensions",
     "normalize_expression",
+    "normalize_feel",
+    "normalize_multi_instance",
     "normalize_timer",
     "parse_secure_xml",
+    "zeebe_extensions",
 ]

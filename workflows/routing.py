@@ -93,16 +93,23 @@ def _priority(value: Any) -> int:
 
 
 def route_user_task(task_spec: Any, process_id: str) -> Route:
-    """Queue (lane, candidateGroups, queue property), form, priority and dueIn of a user task spec."""
+    """Queue (lane, candidateGroups, queue property), form, priority and dueIn of a user task spec.
+
+    Camunda 8 diagrams: a static zeebe:assignmentDefinition candidateGroups routes like
+    camunda:candidateGroups, and a zeebe:formDefinition formKey/formId names the form.
+    """
     cached = getattr(task_spec, "_guichet_route", None)
     if cached is not None:
         return cached
     extensions = getattr(task_spec, "extensions", None) or {}
     camunda = extensions.get("camunda") or {}
     props = _properties(extensions)
+    zeebe = extensions.get("zeebe") or {}
     queue = task_spec.lane or None
     if not queue and camunda.get("candidateGroups"):
         queue = camunda["candidateGroups"].split(",")[0].strip() or None
+    if not queue and zeebe.get("candidateGroups") and not zeebe["candidateGroups"].startswith("="):
+        queue = zeebe["candidateGroups"].split(",")[0].strip() or None
     if not queue:
         queue = props.get("queue") or None
     form_key = form_file = ui_form_file = None
@@ -114,6 +121,8 @@ def route_user_task(task_spec: Any, process_id: str) -> Route:
         form_key = camunda["formKey"]
     elif camunda.get("formData"):
         form_key = f"{process_id}.{task_spec.bpmn_id}"
+    elif zeebe.get("formKey"):
+        form_key = zeebe["formKey"]
     elif props.get("formKey"):
         form_key = props["formKey"]
     due_in = props.get("dueIn") or None

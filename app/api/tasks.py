@@ -8,6 +8,7 @@ from app.api.helpers import current_user, in_transaction, json_body, str_field
 from app.api.views import instance_json, task_json
 from app.extensions import db
 from app.models import ProcessInstance
+from app.services import forms as form_service
 from app.services import tasks as task_service
 
 
@@ -25,8 +26,10 @@ def get_task(task_id: int):  # type: ignore[no-untyped-def]
     form = task_service.task_form(task)
     instance = db.session.get(ProcessInstance, task.instance_id)
     body = task_json(task)
-    body["form"] = {"schema": form.schema if form else None, "uiSchema": form.ui_schema if form else None}
-    body["variables"] = instance.variables if instance else {}
+    variables = instance.variables if instance else {}
+    schema = form_service.resolve_dynamic_options(form.schema, variables) if form else None
+    body["form"] = {"schema": schema, "uiSchema": form.ui_schema if form else None}
+    body["variables"] = variables
     return jsonify(body)
 
 

@@ -39,6 +39,9 @@ def _classify(name: str) -> str | None:
         return "dmn"
     if form_service.form_file_kind(name):
         return "form"
+    if lower.endswith(".json"):
+        # spiff-arena names form files freely (invoice_form.json): a form once a user task names it.
+        return "json"
     return None
 
 
@@ -64,7 +67,8 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
         name = _clean_name(raw_name)
         kind = _classify(name)
         if kind is None:
-            errors.append({"file": name, "message": "unsupported file type: .bpmn, .dmn, .schema.json or .uischema.json"})
+            errors.append({"file": name, "message": "unsupported file type: .bpmn, .dmn, .schema.json, .uischema.json "
+                                                    "or a .json form a user task names"})
         elif name in named:
             errors.append({"file": name, "message": "file given twice"})
         elif not content:
@@ -74,7 +78,6 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
     if errors:
         raise ValidationFailedError("some files cannot be deployed", errors)
 
-    forms = _parse_forms(named)
     engine_files = {n: c for n, (k, c) in named.items() if k in ("bpmn", "dmn")}
     models = []
     if engine_files:
@@ -85,6 +88,7 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
                 "the BPMN does not validate",
                 [{"file": i.file, "elementId": i.element_id, "message": i.message} for i in exc.issues],
             ) from exc
+    forms = _parse_forms(named, _form_parts(named, models))
     _check_form_references(models, forms)
     topic_errors = unknown_topic_errors(models)
     if topic_errors:
@@ -95,8 +99,8 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
     db.session.flush()
     file_rows: dict[str, DeploymentFile] = {}
     for name, (kind, content) in named.items():
-        row = DeploymentFile(deployment_id=deployment.id, name=name, kind=kind, checksum=_sha256(content),
-                             content=content)
+        row = DeploymentFile(deployment_id=deployment.id, name=name, kind="form" if kind == "json" else kind,
+                             checksum=_sha256(content), content=content)
         db.session.add(row)
         file_rows[name] = row
     db.session.flush()
@@ -112,14 +116,41 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
     return DeploymentResult(deployment, definitions, created)
 
 
-def _parse_forms(named: dict[str, tuple[str, bytes]]) -> dict[str, dict[str, Any]]:
+def _form_parts(named: dict[str, tuple[str, bytes]], models: list[Any]) -> dict[str, tuple[str, str]]:
+    """file name -> ('schema'|'ui', form key) for every form file; a plain .json file must be named by a
+    user task (spiff formJsonSchemaFilename / formUiSchemaFilename), else it is refused."""
+    referenced: dict[str, tuple[str, str]] = {}
+    for model in models:
+        for task in model.user_tasks:
+            if task.form_file and task.form_key:
+                referenced.setdefault(task.form_file, ("schema", task.form_key))
+                if task.ui_form_file:
+                    referenced.setdefault(task.ui_form_file, ("ui", task.form_key))
+    parts: dict[str, tuple[str, str]] = {}
+    errors = []
+    for name, (kind, _content) in named.items():
+        if kind == "form":
+            parts[name] = form_service.form_file_kind(name)  # type: ignore[assignment]
+        elif kind == "json":
+            if name in referenced:
+                parts[name] = referenced[name]
+            else:
+                errors.append({"file": name, "message": "a .json file must be named by a user task "
+                               "(formJsonSchemaFilename / formUiSchemaFilename) or end in .schema.json / .uischema.json"})
+    if errors:
+        raise ValidationFailedError("some files cannot be deployed", errors)
+    return parts
+
+
+def _parse_forms(named: dict[str, tuple[str, bytes]], form_parts: dict[str, tuple[str, str]]
+                 ) -> dict[str, dict[str, Any]]:
     """form_key -> {'schema': dict|None, 'ui': dict|None}, every schema checked."""
     forms: dict[str, dict[str, Any]] = {}
     errors: list[dict[str, Any]] = []
-    for name, (kind, content) in named.items():
-        if kind != "form":
+    for name, (_kind, content) in named.items():
+        if name not in form_parts:
             continue
-        part, key = form_service.form_file_kind(name)  # type: ignore[misc]
+        part, key = form_parts[name]
         try:
             doc = form_service.parse_schema_file(name, content)
             if part == "schema":

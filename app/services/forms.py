@@ -42,8 +42,57 @@ def parse_schema_file(filename: str, content: bytes) -> dict[str, Any]:
     return schema
 
 
+DYNAMIC_OPTIONS_PREFIX = "options_from_task_data_var:"
+
+
+def _map_dynamic_options(node: Any, replace: Any) -> Any:
+    """A copy of a schema where each spiff-arena `"options_from_task_data_var:NAME"` entry of an
+    anyOf/oneOf list is replaced by the schemas `replace(NAME)` returns."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("anyOf", "oneOf") and isinstance(value, list):
+                items: list[Any] = []
+                for item in value:
+                    if isinstance(item, str) and item.startswith(DYNAMIC_OPTIONS_PREFIX):
+                        items.extend(replace(item[len(DYNAMIC_OPTIONS_PREFIX):].strip()))
+                    else:
+                        items.append(_map_dynamic_options(item, replace))
+                out[key] = items
+            else:
+                out[key] = _map_dynamic_options(value, replace)
+        return out
+    if isinstance(node, list):
+        return [_map_dynamic_options(item, replace) for item in node]
+    return node
+
+
+def resolve_dynamic_options(schema: dict[str, Any] | None, variables: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The schema with spiff-arena dynamic options filled from the instance variables.
+
+    `"anyOf": ["options_from_task_data_var:colors"]` with `colors = [{"value": "b", "label": "Blue"}]`
+    becomes `"anyOf": [{"const": "b", "title": "Blue"}]`; no usable options means no valid choice.
+    """
+    if not schema:
+        return schema
+    variables = variables or {}
+
+    def options(name: str) -> list[dict[str, Any]]:
+        found = variables.get(name)
+        choices = []
+        for option in found if isinstance(found, list) else []:
+            if isinstance(option, dict) and "value" in option:
+                choices.append({"const": option["value"], "title": str(option.get("label", option["value"]))})
+            elif isinstance(option, (str, int, float, bool)):
+                choices.append({"const": option, "title": str(option)})
+        return choices or [{"not": {}}]
+
+    return _map_dynamic_options(schema, options)  # type: ignore[no-any-return]
+
+
 def check_json_schema(filename: str, schema: dict[str, Any]) -> None:
-    """Raise ValidationFailedError when the schema is not a valid JSON Schema."""
+    """Raise ValidationFailedError when the schema is not a valid JSON Schema (dynamic options allowed)."""
+    schema = _map_dynamic_options(schema, lambda name: [{}])
     try:
         validator_for(schema, default=Draft202012Validator).check_schema(schema)
     except SchemaError as exc:

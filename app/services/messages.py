@@ -20,7 +20,7 @@ from app.models import MessageSubscription, ProcessDefinition, ProcessInstance, 
 from app.models._types import utcnow
 from app.services import processes, projections
 from app.services.runtime import get_engine, load_spec
-from workflows import Execution
+from workflows import Execution, WorkflowError
 from workflows.correlation import StartTrigger, start_triggers
 
 _triggers_cache: dict[tuple[int, str], list[StartTrigger]] = {}
@@ -84,9 +84,12 @@ def start_by_event(definition: ProcessDefinition, trigger: StartTrigger, payload
     projections.record_event(instance.id, "instance_started", actor, element_id=trigger.element_id,
                              details={"definitionKey": definition.key, "version": definition.version,
                                       "trigger": {"type": trigger.type, "name": trigger.name}})
-    execution.run()  # up to the start event, which waits for its trigger
-    delivered = (execution.correlate_message(trigger.name, payload) if trigger.type == "message"
-                 else execution.broadcast_signal(trigger.name, payload))
+    try:
+        execution.run()  # up to the start event, which waits for its trigger
+        delivered = (execution.correlate_message(trigger.name, payload) if trigger.type == "message"
+                     else execution.broadcast_signal(trigger.name, payload))
+    except WorkflowError as exc:
+        raise processes.engine_refused(exc, f"{definition.key} cannot start on {trigger.type} {trigger.name!r}") from exc
     if not delivered:
         raise ConflictError(f"{definition.key} did not accept {trigger.type} {trigger.name!r} at its start event")
     processes.run_and_save(instance, definition, execution, actor, is_new=True)
@@ -96,7 +99,11 @@ def start_by_event(definition: ProcessDefinition, trigger: StartTrigger, payload
 def _deliver_message(instance_id: int, name: str, correlation_key: str | None, variables: dict[str, Any],
                      actor: str) -> ProcessInstance:
     def _deliver(execution: Execution, instance: ProcessInstance) -> None:
-        if not execution.correlate_message(name, variables):
+        try:
+            delivered = execution.correlate_message(name, variables)
+        except WorkflowError as exc:
+            raise processes.engine_refused(exc, f"instance {instance.id} cannot take message {name!r}") from exc
+        if not delivered:
             raise NotFoundError(f"instance {instance.id} no longer waits for message {name!r}")
         projections.record_event(instance.id, "message_correlated", actor,
                                  details={"name": name, "correlationKey": correlation_key})
@@ -137,7 +144,11 @@ def _broadcast(name: str, variables: dict[str, Any], actor: str) -> list[int]:
     # Ascending ids: two broadcasts lock the same instances in the same order.
 
     def _deliver(execution: Execution, instance: ProcessInstance) -> None:
-        if execution.broadcast_signal(name, variables):
+        try:
+            delivered = execution.broadcast_signal(name, variables)
+        except WorkflowError as exc:
+            raise processes.engine_refused(exc, f"instance {instance.id} cannot take signal {name!r}") from exc
+        if delivered:
             reached.append(instance.id)
             projections.record_event(instance.id, "signal_received", actor, details={"name": name})
 
