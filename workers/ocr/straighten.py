@@ -24,7 +24,7 @@ FINE_STEP = 0.1
 # and softens the glyphs.
 MIN_SKEW = 0.3
 # Cap on the ink pixels fed to the profile, for speed on dense pages.
-MAX_POINTS = 120_000
+MAX_POINTS = 60_000
 # Best profile across / best profile down above this ratio: lines run across (and the
 # inverse for down); in between the direction is uncertain (photos, tables, blank pages).
 DIRECTION_MARGIN = 1.25
@@ -99,16 +99,19 @@ def _sharpness(across: np.ndarray, along: np.ndarray, angle: float) -> float:
     return float(np.dot(counts, counts))
 
 
-def _best_angle(across: np.ndarray, along: np.ndarray) -> tuple[float, float, float]:
-    """(angle, score at angle, score at 0) maximising the profile sharpness."""
+def _coarse(across: np.ndarray, along: np.ndarray) -> tuple[float, float, float]:
+    """(best coarse angle, its score, score at 0) of the profile sharpness."""
     coarse = np.arange(-MAX_SKEW, MAX_SKEW + COARSE_STEP / 2, COARSE_STEP)
     scores = [_sharpness(across, along, a) for a in coarse]
-    best = float(coarse[int(np.argmax(scores))])
-    fine = np.arange(best - COARSE_STEP, best + COARSE_STEP + FINE_STEP / 2, FINE_STEP)
-    fine_scores = [_sharpness(across, along, a) for a in fine]
-    index = int(np.argmax(fine_scores))
-    zero = scores[int(np.argmin(np.abs(coarse)))]
-    return float(round(fine[index], 2)), fine_scores[index], zero
+    index = int(np.argmax(scores))
+    return float(coarse[index]), scores[index], scores[int(np.argmin(np.abs(coarse)))]
+
+
+def _refine(across: np.ndarray, along: np.ndarray, angle: float) -> float:
+    """The best angle within one coarse step of `angle`, to FINE_STEP."""
+    fine = np.arange(angle - COARSE_STEP, angle + COARSE_STEP + FINE_STEP / 2, FINE_STEP)
+    scores = [_sharpness(across, along, a) for a in fine]
+    return float(round(fine[int(np.argmax(scores))], 2))
 
 
 def analyse_layout(gray: Image.Image) -> Layout:
@@ -117,17 +120,19 @@ def analyse_layout(gray: Image.Image) -> Layout:
     if points is None:
         return Layout()
     ys, xs = points
-    across_angle, across_score, across_zero = _best_angle(ys, xs)
-    down_angle, down_score, down_zero = _best_angle(xs, ys)
-    if across_score >= down_score * DIRECTION_MARGIN:
-        quarter_turn, angle, best, zero, certain = 0, across_angle, across_score, across_zero, True
-    elif down_score >= across_score * DIRECTION_MARGIN:
-        quarter_turn, angle, best, zero, certain = 90, down_angle, down_score, down_zero, True
+    across = _coarse(ys, xs)
+    down = _coarse(xs, ys)
+    if across[1] >= down[1] * DIRECTION_MARGIN:
+        quarter_turn, (angle, best, zero), certain = 0, across, True
+    elif down[1] >= across[1] * DIRECTION_MARGIN:
+        quarter_turn, (angle, best, zero), certain = 90, down, True
     else:
-        quarter_turn, angle, best, zero, certain = 0, across_angle, across_score, across_zero, False
+        quarter_turn, (angle, best, zero), certain = 0, across, False
     # A "skew" that barely sharpens the profile is noise (pictures, stamps): ignore it.
     if best < zero * 1.02:
         angle = 0.0
+    else:
+        angle = _refine(ys, xs, angle) if quarter_turn == 0 else _refine(xs, ys, angle)
     # The profile position is y*cos(a) + x*sin(a); lines tilted counter-clockwise on the
     # screen (y grows downwards) line up for a = +tilt across, and a = -tilt down.
     skew = angle if quarter_turn == 0 else -angle
