@@ -150,3 +150,14 @@ def test_a_start_the_engine_refuses_is_a_422(analyst, admin, monkeypatch):  # ty
     refused = admin.post("/process-instances", json={"processDefinitionKey": "plain"})
     assert refused.status_code == 422 and "cannot be instantiated" in refused.get_json()["detail"]
     assert admin.post("/process-instances/search", json={}).get_json()["items"] == []
+
+
+def test_a_runaway_script_becomes_an_incident_not_a_hung_request(analyst, admin):  # type: ignore[no-untyped-def]
+    body = chain('<bpmn:scriptTask id="e1"><bpmn:script>while True:\n    pass</bpmn:script></bpmn:scriptTask>')
+    assert analyst.deploy(diagram("spin", body)).status_code == 201
+    response = admin.post("/process-instances", json={"processDefinitionKey": "spin"})
+    assert response.status_code == 201
+    instance = response.get_json()
+    assert instance["status"] == "failed"
+    [incident] = instance["incidents"]
+    assert incident["elementId"] == "e1" and "loop iterations" in incident["message"]

@@ -4,11 +4,20 @@ Every diagram here is written for this test: each reproduces one construct real 
 """
 from __future__ import annotations
 
+import time
 from itertools import pairwise
+from xml.sax.saxutils import escape
 
 import pytest
 
-from workflows import BpmnValidationError, ValidationIssue, WorkflowEngine, WorkflowError
+from workflows import (
+    BpmnValidationError,
+    ValidationIssue,
+    WorkflowEngine,
+    WorkflowError,
+    WorkflowScriptError,
+    scripts,
+)
 from workflows.deployment import instantiate
 from workflows.parser import GuichetParser, normalize_expression
 
@@ -204,3 +213,43 @@ def test_instantiation_failures_are_workflow_errors() -> None:
     parser.add_bpmn_str(diagram(LOOP_WITHOUT_GATEWAY, extra='<bpmn:message id="m" name="x"/>')["p.bpmn"])
     with pytest.raises(WorkflowError, match="cannot be instantiated"):
         instantiate(parser.get_spec("p"), {})
+
+
+# ----- script budget: runaway scripts fail fast instead of hanging the request -----------------------
+@pytest.mark.parametrize("script, fragment", [
+    ("while True:\n    pass", "loop iterations"),
+    ("def forever():\n    while True:\n        yield 1\nitems = list(forever())", "loop iterations"),
+    ("x = 'a' * 10**9", "items is larger"),
+    ("s = 'ab'\nfor i in range(40):\n    s += s", "items is larger"),
+    ("n = 10 ** 10 ** 7", "bit integers"),
+    ("n = pow(7, 10 ** 8)", "bit integers"),
+    ("total = sum(range(10**12))", "range of"),
+])
+def test_runaway_scripts_fail_fast_naming_the_element(engine: WorkflowEngine, script: str, fragment: str) -> None:
+    body = chain(f'<bpmn:scriptTask id="e1"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>')
+    model = engine.parse_deployment(diagram(body))[0]
+    ex = engine.start(engine.load_spec(model.spec))
+    started = time.monotonic()
+    with pytest.raises(WorkflowScriptError) as info:
+        ex.run()
+    assert info.value.element_id == "e1" and fragment in info.value.message
+    assert time.monotonic() - started < 5
+
+
+def test_the_script_clock_stops_long_loops(engine: WorkflowEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scripts, "MAX_SCRIPT_SECONDS", 0.0)
+    body = chain('<bpmn:scriptTask id="e1"><bpmn:script>n = 0\nwhile n &lt; 100000:\n    n += 1</bpmn:script>'
+                 '</bpmn:scriptTask>')
+    model = engine.parse_deployment(diagram(body))[0]
+    with pytest.raises(WorkflowScriptError, match="ran longer than"):
+        engine.start(engine.load_spec(model.spec)).run()
+
+
+def test_bounded_loops_and_sizes_still_run(engine: WorkflowEngine) -> None:
+    script = ("total = 0\nfor i in range(100000):\n    total += i\nn = 0\nwhile n < 50000:\n    n += 1\n"
+              "rows = [[c for c in range(100)] for r in range(100)]\nline = '-' * 80\nbig = 2 ** 4096 > 0")
+    body = chain(f'<bpmn:scriptTask id="e1"><bpmn:script>{escape(script)}</bpmn:script></bpmn:scriptTask>')
+    _m, _ex, snap = run_to_wait(engine, diagram(body))
+    assert snap.completed
+    assert (snap.variables["total"], snap.variables["n"], len(snap.variables["rows"])) == (4999950000, 50000, 100)
+    assert snap.variables["line"] == "-" * 80 and snap.variables["big"] is True
