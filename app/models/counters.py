@@ -39,3 +39,13 @@ class QueueDueCounter(db.Model):
     queue: Mapped[str] = mapped_column(String(120), primary_key=True)
     due_hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     open: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DailyInstanceCounter(db.Model):
+    """Instances started and completed per UTC day (the dashboard's chart without a scan)."""
+
+    __tablename__ = "daily_instance_counters"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    started: Mapped[int] = mapped_column(BigInteger, default=0)
+    completed: Mapped[int] = mapped_column(BigInteger, default=0)

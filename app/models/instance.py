@@ -18,6 +18,8 @@ class ProcessInstance(db.Model):
     __table_args__ = (
         Index("ix_process_instances_key_status_started", "definition_key", "status", "started_at"),
         Index("ix_process_instances_status_started", "status", "started_at"),
+        Index("ix_process_instances_started_at", "started_at"),
+        Index("ix_process_instances_ended_at", "ended_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -21,6 +21,7 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_business_key", "business_key"),
         Index("ix_human_tasks_state_due", "state", "due_at"),
         Index("ix_human_tasks_queue_state_due", "queue", "state", "due_at"),
+        Index("ix_human_tasks_state_created", "state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import HumanTask, ProcessInstance
 from app.models._types import utcnow
-from app.models.counters import InstanceCounter, QueueCounter, QueueDueCounter
+from app.models.counters import DailyInstanceCounter, InstanceCounter, QueueCounter, QueueDueCounter
 
 
 def hour_floor(value: datetime) -> datetime:
@@ -31,7 +31,15 @@ def _old_value(obj: Any, attr: str) -> Any:
     return getattr(obj, attr) if not history.added else None
 
 
-Deltas = tuple[Counter[str], Counter[tuple[str, str]], Counter[tuple[str, datetime]]]
+Deltas = tuple[Counter[str], Counter[tuple[str, str]], Counter[tuple[str, datetime]], Counter[tuple[str, str]]]
+
+
+def day_of(value: datetime | None) -> str:
+    """The UTC day of a moment as YYYY-MM-DD (now when unknown)."""
+    value = value or utcnow()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
 
 
 def _due_key(queue: str | None, due_at: datetime | None) -> tuple[str, datetime] | None:
@@ -54,11 +62,15 @@ def _deltas(session: Session) -> Deltas:
     queues: Counter[str] = Counter()
     instances: Counter[tuple[str, str]] = Counter()
     dues: Counter[tuple[str, datetime]] = Counter()
+    days: Counter[tuple[str, str]] = Counter()
     for obj in session.new:
         if isinstance(obj, HumanTask) and obj.state == "open":
             _count_task(queues, dues, obj.queue, obj.due_at, +1)
         elif isinstance(obj, ProcessInstance):
             instances[(obj.definition_key, obj.status or "running")] += 1
+            days[(day_of(obj.started_at), "started")] += 1
+            if obj.status == "completed":
+                days[(day_of(obj.ended_at), "completed")] += 1
     for obj in session.dirty:
         if isinstance(obj, HumanTask):
             attrs = inspect(obj).attrs
@@ -73,12 +85,14 @@ def _deltas(session: Session) -> Deltas:
             if hist.has_changes() and hist.deleted:
                 instances[(obj.definition_key, hist.deleted[0])] -= 1
                 instances[(obj.definition_key, obj.status)] += 1
+                if obj.status == "completed":
+                    days[(day_of(obj.ended_at), "completed")] += 1
     for obj in session.deleted:
         if isinstance(obj, HumanTask) and obj.state == "open":
             _count_task(queues, dues, obj.queue, obj.due_at, -1)
         elif isinstance(obj, ProcessInstance):
             instances[(obj.definition_key, obj.status)] -= 1
-    return queues, instances, dues
+    return queues, instances, dues, days
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -88,8 +102,8 @@ def _insert(session: Session, model: Any) -> Any:
 
 @event.listens_for(Session, "before_flush")
 def _count_before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    queues, instances, dues = _deltas(session)
-    if not (queues or instances or dues):
+    queues, instances, dues, days = _deltas(session)
+    if not (queues or instances or dues or days):
         return
     conn = session.connection()
     # Sorted so that concurrent transactions lock counter rows in the same order.
@@ -103,6 +117,15 @@ def _count_before_flush(session: Session, _context: Any, _instances: Any) -> Non
         stmt = _insert(session, QueueDueCounter)
         conn.execute(stmt.on_conflict_do_update(index_elements=["queue", "due_hour"],
                                                 set_={"open": QueueDueCounter.open + stmt.excluded.open}), due_rows)
+    day_rows: dict[str, dict[str, Any]] = {}
+    for (day, kind), d in sorted(days.items()):
+        day_rows.setdefault(day, {"day": day, "started": 0, "completed": 0})[kind] += d
+    if day_rows:
+        stmt = _insert(session, DailyInstanceCounter)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["day"], set_={"started": DailyInstanceCounter.started + stmt.excluded.started,
+                                          "completed": DailyInstanceCounter.completed + stmt.excluded.completed}),
+            list(day_rows.values()))
     instance_rows = [{"definition_key": k, "status": s, "count": d} for (k, s), d in sorted(instances.items()) if d]
     if instance_rows:
         stmt = _insert(session, InstanceCounter)
@@ -116,6 +139,7 @@ def recount_all() -> None:
     db.session.execute(QueueCounter.__table__.delete())
     db.session.execute(QueueDueCounter.__table__.delete())
     db.session.execute(InstanceCounter.__table__.delete())
+    db.session.execute(DailyInstanceCounter.__table__.delete())
     queue_rows = [{"queue": q or "", "open": n} for q, n in db.session.execute(
         select(HumanTask.queue, func.count()).where(HumanTask.state == "open").group_by(HumanTask.queue))]
     if queue_rows:
@@ -130,6 +154,7 @@ def recount_all() -> None:
         db.session.execute(QueueDueCounter.__table__.insert(),
                            [{"queue": q, "due_hour": h, "open": n} for (q, h), n in due_counts.items()])
     fold_past_due_counters()
+    _recount_days()
     instance_rows = [{"definition_key": k, "status": s, "count": n} for k, s, n in db.session.execute(
         select(ProcessInstance.definition_key, ProcessInstance.status, func.count())
         .group_by(ProcessInstance.definition_key, ProcessInstance.status))]
@@ -195,3 +220,24 @@ def overdue_tasks_by_queue(queues: list[str] | None, now: datetime | None = None
     for queue, n in db.session.execute(current):
         counts[queue or ""] += int(n)
     return {q: n for q, n in counts.items() if n}
+
+
+def _recount_days() -> None:
+    day_rows: dict[str, dict[str, Any]] = {}
+    for column, kind, condition in ((ProcessInstance.started_at, "started", None),
+                                    (ProcessInstance.ended_at, "completed", ProcessInstance.status == "completed")):
+        stmt = select(func.date(column), func.count()).where(column.is_not(None)).group_by(func.date(column))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        for day, n in db.session.execute(stmt):
+            key = str(day)[:10]
+            day_rows.setdefault(key, {"day": key, "started": 0, "completed": 0})[kind] += int(n)
+    if day_rows:
+        db.session.execute(DailyInstanceCounter.__table__.insert(), list(day_rows.values()))
+
+
+def instances_per_day(first_day: str, last_day: str) -> dict[str, tuple[int, int]]:
+    """(started, completed) per UTC day between two YYYY-MM-DD days, inclusive."""
+    stmt = select(DailyInstanceCounter.day, DailyInstanceCounter.started, DailyInstanceCounter.completed).where(
+        DailyInstanceCounter.day >= first_day, DailyInstanceCounter.day <= last_day)
+    return {day: (int(s), int(c)) for day, s, c in db.session.execute(stmt)}

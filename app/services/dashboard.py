@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance
+from app.models import HumanTask, InstanceCounter, ProcessInstance
 from app.models._types import utcnow
+from app.services import counters
 
 
 @dataclass
@@ -29,30 +30,27 @@ class DayCount:
 
 
 def queue_load(now: datetime | None = None) -> list[QueueLoad]:
-    """Open, overdue and unassigned tasks per queue (all queues: the dashboard is for supervisors)."""
-    now = now or utcnow()
-    stmt = (select(HumanTask.queue, func.count(),
-                   func.sum(case((HumanTask.due_at < now, 1), else_=0)),
-                   func.sum(case((HumanTask.assignee.is_(None), 1), else_=0)))
-            .where(HumanTask.state == "open").group_by(HumanTask.queue).order_by(func.count().desc()))
-    return [QueueLoad(queue or "—", int(n), int(o or 0), int(u or 0)) for queue, n, o, u in db.session.execute(stmt)]
+    """Open, overdue and unassigned tasks per queue (all queues: the dashboard is for supervisors).
 
-
-def _per_day(column: Any, since: datetime, *conditions: Any) -> dict[date, int]:
-    day = func.date(column)
-    rows = db.session.execute(select(day, func.count()).where(column >= since, *conditions).group_by(day))
-    # SQLite answers 'YYYY-MM-DD' strings, PostgreSQL dates.
-    return {(value if isinstance(value, date) else date.fromisoformat(str(value))): int(n) for value, n in rows}
+    Open and overdue come from the maintained counters; unassigned = open - assigned, and the
+    assigned open tasks are few and indexed (assignee, state), so nothing scans the whole inbox.
+    """
+    opened = counters.open_tasks_by_queue(None)
+    overdue = counters.overdue_tasks_by_queue(None, now)
+    assigned = {queue or "": int(n) for queue, n in db.session.execute(
+        select(HumanTask.queue, func.count()).where(HumanTask.assignee.is_not(None), HumanTask.state == "open")
+        .group_by(HumanTask.queue))}
+    loads = [QueueLoad(queue or "—", n, overdue.get(queue, 0), n - assigned.get(queue, 0))
+             for queue, n in opened.items()]
+    return sorted(loads, key=lambda load: (-load.open, load.queue))
 
 
 def instances_per_day(days: int = 14, now: datetime | None = None) -> list[DayCount]:
-    """Instances started and completed on each of the last `days` days, oldest first."""
+    """Instances started and completed on each of the last `days` days, oldest first (from counters)."""
     now = now or utcnow()
-    first = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    started = _per_day(ProcessInstance.started_at, first)
-    completed = _per_day(ProcessInstance.ended_at, first, ProcessInstance.status == "completed")
-    return [DayCount(d, started.get(d, 0), completed.get(d, 0))
-            for d in ((first + timedelta(days=i)).date() for i in range(days))]
+    first = (now - timedelta(days=days - 1)).date()
+    counts = counters.instances_per_day(first.isoformat(), now.date().isoformat())
+    return [DayCount(d, *counts.get(d.isoformat(), (0, 0))) for d in (first + timedelta(days=i) for i in range(days))]
 
 
 def oldest_open_tasks(limit: int = 10) -> list[HumanTask]:
@@ -62,9 +60,9 @@ def oldest_open_tasks(limit: int = 10) -> list[HumanTask]:
 
 
 def instance_status_counts() -> dict[str, int]:
-    """Instances per status."""
-    stmt = select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)
-    return {status: int(n) for status, n in db.session.execute(stmt)}
+    """Instances per status, from the maintained counters."""
+    stmt = select(InstanceCounter.status, func.sum(InstanceCounter.count)).group_by(InstanceCounter.status)
+    return {status: int(n) for status, n in db.session.execute(stmt) if n}
 
 
 def instance_documents(instance_id: int) -> list[Any]:

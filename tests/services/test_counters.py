@@ -44,24 +44,52 @@ def test_counters_follow_every_change(app, analyst, login):  # type: ignore[no-u
 
     counts = boss.get("/tasks/counts").get_json()
     assert counts == {"queues": [{"queue": "counter", "open": 3, "overdue": 0}]}
+    from app.models._types import utcnow
+    from app.services import counters, dashboard
+
+    with app.app_context():
+        today = utcnow().date().isoformat()
+        assert counters.instances_per_day(today, today) == {today: (5, 1)}
+        chart = dashboard.instances_per_day(3)
+        assert (chart[-1].started, chart[-1].completed) == (5, 1) and chart[0].started == 0
+        db_remove(app)
     total = boss.post("/tasks/search", json={"filter": {"queue": "counter"}}).get_json()["page"]["totalItems"]
     assert total == 3
 
 
+def db_remove(app):  # type: ignore[no-untyped-def]
+    from app.extensions import db
+
+    db.session.remove()
+
+
 def test_recount_rebuilds_the_same_numbers(app, analyst, login):  # type: ignore[no-untyped-def]
     from app.extensions import db
+    from app.models import DailyInstanceCounter
     from app.services.counters import recount_all
 
     boss = login("sue", "supervisor")
     analyst.deploy(("serve.bpmn", bpmn("serve", "Serve", TWO_LANES)))
     for _ in range(3):
-        boss.post("/process-instances", json={"processDefinitionKey": "serve"})
+        task = boss.post("/process-instances", json={"processDefinitionKey": "serve"}).get_json()["openTasks"][0]
+    boss.post(f"/tasks/{task['id']}/assignment")
+    boss.post(f"/tasks/{task['id']}/completion", json={"variables": {}})
     before = real_counts(app)
+
+    def days():  # type: ignore[no-untyped-def]
+        with app.app_context():
+            rows = {d.day: (d.started, d.completed) for d in db.session.scalars(select(DailyInstanceCounter))}
+            db.session.remove()
+        return rows
+
+    days_before = days()
+    assert list(days_before.values()) == [(3, 1)]
     with app.app_context():
         recount_all()
         db.session.commit()
         db.session.remove()
     assert real_counts(app) == before
+    assert days() == days_before
 
 
 def test_overdue_counts_from_hour_buckets(app, analyst, login):  # type: ignore[no-untyped-def]

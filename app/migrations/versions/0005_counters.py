@@ -38,12 +38,29 @@ def upgrade():
         sa.PrimaryKeyConstraint("queue", "due_hour", name=op.f("pk_queue_due_counters")),
     )
     op.create_index("ix_queue_due_counters_due_hour", "queue_due_counters", ["due_hour"])
+    op.create_table(
+        "daily_instance_counters",
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("started", sa.BigInteger(), nullable=False),
+        sa.Column("completed", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_daily_instance_counters")),
+    )
     # Overdue counts per queue read a small range of this index instead of the whole queue.
     op.create_index("ix_human_tasks_queue_state_due", "human_tasks", ["queue", "state", "due_at"])
+    # The dashboard: oldest waiting tasks, instances started and completed per day.
+    op.create_index("ix_human_tasks_state_created", "human_tasks", ["state", "created_at"])
+    op.create_index("ix_process_instances_started_at", "process_instances", ["started_at"])
+    op.create_index("ix_process_instances_ended_at", "process_instances", ["ended_at"])
     # Existing rows are counted once here; from now on every flush keeps the counts.
     op.execute("INSERT INTO queue_counters (queue, open) SELECT COALESCE(queue, ''), COUNT(*) FROM human_tasks "
                "WHERE state = 'open' GROUP BY COALESCE(queue, '')")
     _count_due_hours()
+    for column, kind, where in (("started_at", "started", ""), ("ended_at", "completed", " AND status = 'completed'")):
+        op.execute(f"INSERT INTO daily_instance_counters (day, started, completed) "
+                   f"SELECT SUBSTR(CAST({column} AS TEXT), 1, 10), "
+                   f"{'COUNT(*), 0' if kind == 'started' else '0, COUNT(*)'} FROM process_instances "
+                   f"WHERE {column} IS NOT NULL{where} GROUP BY SUBSTR(CAST({column} AS TEXT), 1, 10) "
+                   f"ON CONFLICT (day) DO UPDATE SET {kind} = daily_instance_counters.{kind} + excluded.{kind}")
     op.execute("INSERT INTO instance_counters (definition_key, status, count) SELECT definition_key, status, COUNT(*) "
                "FROM process_instances GROUP BY definition_key, status")
 
@@ -66,7 +83,11 @@ def _count_due_hours():
 
 
 def downgrade():
+    op.drop_table("daily_instance_counters")
     op.drop_table("queue_due_counters")
+    op.drop_index("ix_process_instances_ended_at", table_name="process_instances")
+    op.drop_index("ix_process_instances_started_at", table_name="process_instances")
+    op.drop_index("ix_human_tasks_state_created", table_name="human_tasks")
     op.drop_index("ix_human_tasks_queue_state_due", table_name="human_tasks")
     op.drop_table("instance_counters")
     op.drop_table("queue_counters")
