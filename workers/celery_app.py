@@ -24,12 +24,16 @@ DEFAULT_TASK_MODULES = ["workers.tasks", *_task_modules()]
 RUN_JOB_TASK = "jobs.run"
 
 
+# A request publishing its jobs must not wait for a broker that is down (kombu would retry for seconds):
+# one quick attempt, then the jobs wait in the outbox for the sweeper.
+_FAIL_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
 def _transport_options(broker_url: str) -> dict[str, Any]:
-    """Options each broker understands (kombu's SQLAlchemy transport passes them all to create_engine)."""
+    """Options for the broker's transport (our SQLAlchemy transport drops those create_engine refuses)."""
     if broker_url.startswith(("redis://", "rediss://", "sentinel://")):
-        # No ETA tasks are used (retries wait in the outbox), so a short timeout only speeds up recovery.
-        return {"visibility_timeout": 3600, "socket_connect_timeout": 5}
-    return {}
+        return {**_FAIL_FAST, "visibility_timeout": 3600, "socket_connect_timeout": 5}
+    return dict(_FAIL_FAST)
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 # Options of ours or of other transports that create_engine must not see.
 _NOT_ENGINE_OPTIONS = {"queue_tablename", "message_tablename", "callback", "errback", "max_retries",
                        "interval_start", "interval_step", "interval_max", "retry_errors", "polling_interval",
-                       "visibility_timeout"}
+                       "visibility_timeout", "connect_retries_timeout"}
 DEFAULT_POLLING_INTERVAL = 0.1
 
 

@@ -33,15 +33,24 @@ def start(api: Any, key: str, business_key: str | None = None, **variables: Any)
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
                message: str = "condition") -> Any:
-    """Poll predicate until it returns something truthy; fail with message after timeout seconds."""
+    """Poll predicate until it returns something truthy; fail with message (and the jobs) after timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}; jobs:\n{describe_jobs()}")
         time.sleep(interval)
+
+
+def describe_jobs() -> str:
+    """Every job, one line each (for failure messages)."""
+    rows = list(db.session.scalars(select(Job).order_by(Job.id).execution_options(populate_existing=True)))
+    db.session.rollback()
+    return "\n".join(f"  job {j.id} instance {j.instance_id} {j.topic} {j.state} attempts={j.attempts} "
+                     f"worker={j.worker} sent={j.sent_at} lease={j.lease_until} next={j.next_run_at} "
+                     f"error={j.error_code}" for j in rows)
 
 
 def jobs_of(instance_id: int) -> list[Job]:
