@@ -6,28 +6,18 @@ from flask import Response, jsonify, request
 from app.api import api_bp
 from app.api.helpers import current_user, in_transaction
 from app.api.views import definition_json, statistics_json
-from app.errors import BadRequestError, NotFoundError, PayloadTooLargeError
+from app.errors import BadRequestError, NotFoundError
 from app.extensions import db
 from app.models import ProcessDefinition
 from app.services import deployments, processes
+from app.uploads import read_deployment_files
 
 
 @api_bp.post("/deployments")
 def create_deployment():  # type: ignore[no-untyped-def]
     if not request.mimetype.startswith("multipart/form-data"):
         raise BadRequestError("send the files as multipart/form-data in the field `files`")
-    uploads = request.files.getlist("files")
-    if not uploads:
-        raise BadRequestError("no files: send them in the multipart field `files`",
-                              [{"field": "files", "message": "at least one file"}])
-    from flask import current_app
-    limit = current_app.config["MAX_DEPLOYMENT_BYTES"]
-    files = []
-    for upload in uploads:
-        content = upload.read(limit + 1)
-        if len(content) > limit:
-            raise PayloadTooLargeError(f"{upload.filename}: files are limited to {limit} bytes")
-        files.append((upload.filename or "", content))
+    files = read_deployment_files()
     result = in_transaction(lambda: deployments.deploy_files(files, current_user()))
     body = {"id": result.deployment.id, "definitions": [
         {"id": d.id, "key": d.key, "version": d.version, "name": d.name} for d in result.definitions]}

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ProcessDefinition
 from app.services import dashboard, deployments
 from app.services import forms as form_service
+from app.uploads import read_deployment_files
 from app.web.common import MODELER_ROLES, actor, in_transaction, roles_required
 from app.web.schema_forms import build_fields
 
@@ -108,17 +109,7 @@ def deploy():  # type: ignore[no-untyped-def]
 @modeler_bp.post("/deployments")
 @roles_required(*MODELER_ROLES)
 def upload_deployment():  # type: ignore[no-untyped-def]
-    uploads = request.files.getlist("files")
-    if not uploads:
-        raise BadRequestError("no files: send them in the multipart field `files`",
-                              [{"field": "files", "message": "at least one file"}])
-    limit = current_app.config["MAX_DEPLOYMENT_BYTES"]
-    files = []
-    for upload in uploads:
-        content = upload.read(limit + 1)
-        if len(content) > limit:
-            raise PayloadTooLargeError(f"{upload.filename}: files are limited to {limit} bytes")
-        files.append((upload.filename or "", content))
+    files = read_deployment_files()
     result = in_transaction(lambda: deployments.deploy_files(files, actor()))
     return jsonify({"deploymentId": result.deployment.id, "files": len(files), "definitions": _summary(result)}), 201
 
