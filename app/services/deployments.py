@@ -16,6 +16,7 @@ from app.services.operations import unknown_topic_errors
 from app.services.permissions import DEPLOY_ROLES, require_role
 from app.services.runtime import get_engine, known_process_keys, latest_definition, next_version
 from workflows import BpmnValidationError
+from workflows.routing import parse_duration
 
 MAX_FILES = 200
 
@@ -90,6 +91,7 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
             ) from exc
     forms = _parse_forms(named, _form_parts(named, models))
     _check_form_references(models, forms)
+    _check_due_dates(models)
     topic_errors = unknown_topic_errors(models)
     if topic_errors:
         raise ValidationFailedError("service tasks name topics no worker runs", topic_errors)
@@ -165,6 +167,20 @@ def _parse_forms(named: dict[str, tuple[str, bytes]], form_parts: dict[str, tupl
     if errors:
         raise ValidationFailedError("some forms are invalid", errors)
     return forms
+
+
+def _check_due_dates(models: list[Any]) -> None:
+    """A dueIn that is not an ISO 8601 duration is refused at deployment, not discovered on a task."""
+    errors = []
+    for model in models:
+        for task in model.user_tasks:
+            if task.due_in:
+                try:
+                    parse_duration(task.due_in)
+                except ValueError as exc:
+                    errors.append({"file": model.file, "elementId": task.element_id, "message": f"dueIn: {exc}"})
+    if errors:
+        raise ValidationFailedError("user tasks have due dates that are not ISO 8601 durations", errors)
 
 
 def _check_form_references(models: list[Any], forms: dict[str, dict[str, Any]]) -> None:

@@ -16,7 +16,6 @@ from app.extensions import db
 from app.models import (ElementCounter, HumanTask, InstanceEvent, InstanceVariable, Job, MessageSubscription,
                         ProcessDefinition, ProcessInstance, Timer)
 from app.models._types import utcnow
-from app.services.durations import parse_duration
 from workflows import Snapshot
 
 PENDING_JOBS_KEY = "guichet_jobs_to_dispatch"
@@ -103,12 +102,11 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
         ready_ids.add(view.task_id)
         if view.task_id in open_rows:
             continue
-        due = parse_duration(view.due_in)
         task = HumanTask(
             instance_id=instance.id, engine_task_id=view.task_id, element_id=view.element_id, name=view.name,
             definition_key=definition.key, business_key=instance.business_key, queue=view.queue,
             state="open", priority=int(view.priority if view.priority is not None else 50),
-            due_at=(now + due) if due else None, form_key=view.form_key, created_at=now,
+            due_at=view.due_at, form_key=view.form_key, created_at=now,
         )
         db.session.add(task)
         db.session.flush()

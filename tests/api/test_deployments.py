@@ -123,3 +123,15 @@ def test_unknown_definition_and_key(analyst):  # type: ignore[no-untyped-def]
     assert analyst.get("/process-definitions/999999").status_code == 404
     response = analyst.post("/process-instances", json={"processDefinitionKey": "nope"})
     assert response.status_code == 404 and "nope" in response.get_json()["detail"]
+
+
+def test_due_date_that_is_not_a_duration_is_refused(analyst):  # type: ignore[no-untyped-def]
+    body = LINEAR.replace('<bpmn:userTask id="task" name="Do it"/>', '''<bpmn:userTask id="task" name="Do it">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="dueIn" value="next week" />
+      </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>''')
+    xml = bpmn(body=body).replace(b'xmlns:bpmn=', b'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:bpmn=')
+    response = analyst.deploy(("p.bpmn", xml))
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["errors"][0]
+    assert error["elementId"] == "task" and "dueIn" in error["message"]
