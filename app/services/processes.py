@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.extensions import db
-from app.models import ElementCounter, Incident, InstanceEvent, ProcessDefinition, ProcessInstance, User
+from app.models import ElementCounter, HumanTask, Incident, InstanceEvent, ProcessDefinition, ProcessInstance, User
 from app.models._types import utcnow
 from app.services import automation, projections
 from app.services.permissions import OPERATE_ROLES, START_ROLES, require_role
@@ -72,9 +72,10 @@ def start_process(key: str, actor: User, *, version: int | None = None, business
     snap = execution.snapshot()
     instance = ProcessInstance(
         definition_id=definition.id, definition_key=definition.key, definition_version=definition.version,
-        business_key=business_key, status="failed" if failure else "running", state=snap.state,
-        variables=snap.variables, started_by=actor.username, started_at=utcnow(), version=1,
+        business_key=business_key, status="failed" if failure else "running", started_by=actor.username,
+        started_at=utcnow(), version=1,
     )
+    projections.fill_from_snapshot(instance, snap, instance.started_at)
     # One INSERT with the state already in it; the projections below need only the new id.
     db.session.add(instance)
     db.session.flush()
@@ -87,22 +88,29 @@ def start_process(key: str, actor: User, *, version: int | None = None, business
     return instance
 
 
-def lock_instance(instance_id: int) -> ProcessInstance:
-    """Load an instance holding its row lock until commit (FOR UPDATE; a write lock on SQLite)."""
+def lock_instance(instance_id: int | None = None, *, of_task: int | None = None) -> ProcessInstance:
+    """Load an instance (by id, or the one a human task belongs to) holding its row lock until commit.
+
+    FOR UPDATE on PostgreSQL; on SQLite, which has no row locks, the first write takes the database
+    write lock, held until commit, and reads after it see the latest committed state.
+    """
+    if of_task is not None:
+        target: Any = select(HumanTask.instance_id).where(HumanTask.id == of_task).scalar_subquery()
+        missing = f"no task {of_task}"
+    else:
+        target, missing = instance_id, f"no process instance {instance_id}"
     if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks: the first write takes the database write lock, held until commit,
-        # and reads after it see the latest committed state.
-        result = db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
+        result = db.session.execute(update(ProcessInstance).where(ProcessInstance.id == target)
                                     .values(version=ProcessInstance.version)
                                     .execution_options(synchronize_session=False))
         if result.rowcount == 0:
-            raise NotFoundError(f"no process instance {instance_id}")
-        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+            raise NotFoundError(missing)
+        stmt = select(ProcessInstance).where(ProcessInstance.id == target)
     else:
-        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        stmt = select(ProcessInstance).where(ProcessInstance.id == target).with_for_update()
     instance = db.session.scalar(stmt.execution_options(populate_existing=True))
     if instance is None:
-        raise NotFoundError(f"no process instance {instance_id}")
+        raise NotFoundError(missing)
     return instance
 
 

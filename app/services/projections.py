@@ -50,29 +50,40 @@ def _events_after_rollback(session: Session) -> None:
     session.info.pop(EVENTS_KEY, None)
 
 
+def fill_from_snapshot(instance: ProcessInstance, snap: Snapshot, now: datetime) -> bool:
+    """Copy the snapshot onto the instance row, touching only what changed; True when it just completed."""
+    values = {"state": snap.state, "variables": snap.variables, "active_element_ids": list(snap.active_element_ids),
+              "completed_element_ids": list(snap.completed_element_ids),
+              "waiting": [_waiting_json(w) for w in snap.waiting], "task_count": snap.task_count}
+    for name, value in values.items():
+        # JSON columns compare by identity: assigning an equal value would still cost an UPDATE.
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+    if snap.completed and instance.status == "running":
+        instance.status = "completed"
+        instance.ended_at = now
+        return True
+    return False
+
+
 def apply_snapshot(instance: ProcessInstance, definition: ProcessDefinition, snap: Snapshot,
                    actor: str | None, *, is_new: bool = False) -> None:
     """Store the engine state and bring every projection of the instance in line with it."""
     now = utcnow()
     before_active = set(instance.active_element_ids or []) if not is_new else set()
     before_completed = set(instance.completed_element_ids or []) if not is_new else set()
-    instance.state = snap.state
-    instance.variables = snap.variables
-    instance.active_element_ids = list(snap.active_element_ids)
-    instance.completed_element_ids = list(snap.completed_element_ids)
-    instance.waiting = [_waiting_json(w) for w in snap.waiting]
-    instance.task_count = snap.task_count
-    just_completed = snap.completed and instance.status == "running"
-    if just_completed:
-        instance.status = "completed"
-        instance.ended_at = now
+    had_waiting = bool(instance.waiting) and not is_new
+    just_completed = fill_from_snapshot(instance, snap, now)
+    if is_new and instance.status == "completed" and instance.ended_at is not None:
+        just_completed = True  # completed during its very first run (filled before the insert)
     if is_new:
         db.session.add(instance)
     db.session.flush()
 
     _sync_human_tasks(instance, definition, snap, actor, now, is_new)
     _sync_jobs(instance, snap, is_new)
-    _sync_waiting(instance, snap, is_new)
+    if had_waiting or snap.waiting:
+        _sync_waiting(instance, snap, had_waiting)
     _index_variables(instance, definition, is_new)
     newly_completed = sorted(set(snap.completed_element_ids) - before_completed)
     for element_id in newly_completed:
@@ -139,8 +150,8 @@ def _sync_jobs(instance: ProcessInstance, snap: Snapshot, is_new: bool) -> None:
         db.session.info.setdefault(PENDING_JOBS_KEY, []).extend(j.id for j in created)
 
 
-def _sync_waiting(instance: ProcessInstance, snap: Snapshot, is_new: bool) -> None:
-    if not is_new:
+def _sync_waiting(instance: ProcessInstance, snap: Snapshot, had_waiting: bool) -> None:
+    if had_waiting:
         db.session.execute(Timer.__table__.delete().where(Timer.instance_id == instance.id,
                                                           Timer.state == "waiting"))
         db.session.execute(MessageSubscription.__table__.delete().where(

@@ -167,9 +167,9 @@ def search_tasks(actor: User, flt: Any = None, sort: Any = None, page: Any = Non
                       lambda row: [getattr(row, k.column.key) for k in keys])
 
 
-def get_task(task_id: int, actor: User) -> HumanTask:
+def get_task(task_id: int, actor: User, *, fresh: bool = False) -> HumanTask:
     """A task the caller may see, else 404 (or 403 when it exists in another queue)."""
-    task = db.session.get(HumanTask, task_id)
+    task = db.session.get(HumanTask, task_id, populate_existing=fresh)
     if task is None:
         raise NotFoundError(f"no task {task_id}")
     if not can_see_task(actor, task):
@@ -235,9 +235,9 @@ def unclaim_task(task_id: int, actor: User) -> None:
 def complete_task(task_id: int, actor: User, variables: Any) -> tuple[HumanTask, ProcessInstance]:
     """Complete an assigned task with form data valid against its schema, and run the instance on."""
     variables = processes.check_variables(variables)
-    task = get_task(task_id, actor)
-    instance = processes.lock_instance(task.instance_id)
-    db.session.refresh(task)
+    instance = processes.lock_instance(of_task=task_id)
+    # Read after the lock: a concurrent completion has either committed or not started.
+    task = get_task(task_id, actor, fresh=True)
     if task.state != "open":
         raise ConflictError(f"task {task_id} is already {task.state}")
     if task.assignee != actor.username and actor.role != "admin":
