@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.errors import AppError, ConflictError, NotFoundError
@@ -104,18 +104,44 @@ def backoff_delay(base: float, attempt: int) -> float:
     return delay * random.uniform(0.9, 1.1)
 
 
-def retry_policy(topic: str, definition_id: int | None, element_id: str) -> tuple[int, float]:
+def retry_policy(topic: str, definition_id: int | None, element_id: str,
+                 checksum: str | None = None) -> tuple[int, float]:
     """(retries, backoff base seconds): the diagram's `retries` wins over the operation's default."""
     if topic in INTERNAL_POLICIES:
         return INTERNAL_POLICIES[topic]
     op = get_operation(topic)
     retries, backoff = (op.retries, op.backoff_seconds) if op else (3, 10.0)
-    if definition_id is not None:
-        model = db.session.scalar(select(ProcessDefinition.model).where(ProcessDefinition.id == definition_id))
-        for task in (model or {}).get("service_tasks", []):
-            if task.get("element_id") == element_id and task.get("retries") is not None:
-                retries = int(task["retries"])
+    diagram = _diagram_retries(definition_id, checksum) if definition_id is not None else {}
+    if diagram.get(element_id) is not None:
+        retries = int(diagram[element_id])  # type: ignore[arg-type]
     return max(retries, 0), backoff
+
+
+_retries_cache: dict[tuple[int, str], dict[str, int | None]] = {}
+
+
+def _diagram_retries(definition_id: int, checksum: str | None) -> dict[str, int | None]:
+    """`retries` of each service task of a definition (cached: a deployed definition never changes)."""
+    if checksum is not None and (definition_id, checksum) in _retries_cache:
+        return _retries_cache[(definition_id, checksum)]
+    row = db.session.execute(select(ProcessDefinition.model, ProcessDefinition.checksum)
+                             .where(ProcessDefinition.id == definition_id)).one_or_none()
+    if row is None:
+        return {}
+    found = {t["element_id"]: t.get("retries") for t in (row.model or {}).get("service_tasks", [])}
+    # Keyed by checksum too: a database emptied and refilled (tests, restores) reuses ids.
+    _retries_cache[(definition_id, row.checksum)] = found
+    return found
+
+
+def relax_commit() -> None:
+    """Commit this transaction without waiting for the disk (PostgreSQL): for soft state only.
+
+    Claims, 'sent' marks and lease renewals may be lost in a database crash without harm: the
+    fencing token is checked by the delivery, which commits normally.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def internal_topic() -> Any:
@@ -146,17 +172,19 @@ def claim_job(job_id: int, worker: str | None = None) -> Claim | None:
         db.session.commit()
         return None
     row = db.session.execute(
-        select(Job, ProcessInstance.definition_id, ProcessInstance.business_key)
-        .join(ProcessInstance, ProcessInstance.id == Job.instance_id).where(Job.id == job_id)
+        select(Job, ProcessInstance.definition_id, ProcessInstance.business_key, ProcessDefinition.checksum)
+        .join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id).where(Job.id == job_id)
         .execution_options(populate_existing=True)).one()
     job: Job = row[0]
     if job.attempts == 1:
         # First attempt since creation (or an operator's retry): fix the retry budget now.
-        job.max_retries = retry_policy(job.topic, row.definition_id, job.element_id)[0]
+        job.max_retries = retry_policy(job.topic, row.definition_id, job.element_id, row.checksum)[0]
     claim = Claim(job_id=job.id, instance_id=job.instance_id, token=token, attempt=job.attempts,
                   max_retries=job.max_retries, topic=job.topic, element_id=job.element_id,
                   engine_task_id=job.engine_task_id, input=dict(job.input or {}), business_key=row.business_key,
                   definition_id=row.definition_id, parked_result=job.result, result_ready=job.result_at is not None)
+    relax_commit()
     db.session.commit()
     return claim
 
@@ -249,11 +277,19 @@ def _run_internal(claim: Claim) -> str:
 
 
 def _finish(claim: Claim, state: str, *, result: Any = None, error_code: str | None = None,
-            message: str | None = None) -> None:
-    """End the claim (conditional on its token); _Superseded when the job is no longer ours."""
-    values: dict[str, Any] = {"state": state, "lease_token": None, "lease_until": None, "completed_at": utcnow()}
+            message: str | None = None, clear_result_at: bool = False) -> None:
+    """End the claim (conditional on its token); _Superseded when the job is no longer ours.
+
+    `state="running"` changes nothing: it only checks that the claim is still the current one.
+    """
+    if state == "running":
+        values: dict[str, Any] = {"state": "running"}
+    else:
+        values = {"state": state, "lease_token": None, "lease_until": None, "completed_at": utcnow()}
     if result is not None:
         values["result"] = result
+    if clear_result_at:
+        values["result_at"] = None
     if error_code is not None:
         values.update(error_code=error_code, last_error=(message or "")[:MAX_ERROR_LENGTH])
     done = db.session.execute(update(Job).where(Job.id == claim.job_id, Job.lease_token == claim.token,
@@ -277,13 +313,14 @@ def deliver_result(claim: Claim, result: Any) -> str:
     """Complete the BPMN service task with the result under the instance lock, once."""
 
     def step(execution: Execution, instance: ProcessInstance) -> None:
-        job = _hold(claim)
         try:
-            execution.deliver_job_result(job.engine_task_id, result)
+            execution.deliver_job_result(claim.engine_task_id, result)
         except (TaskNotFoundError, TaskNotReadyError) as exc:
+            _finish(claim, "running")  # still ours? (else _Superseded wins over _TaskGone)
             raise _TaskGone() from exc
-        job.state, job.result, job.completed_at = "done", result, utcnow()
-        job.lease_token, job.lease_until, job.result_at = None, None, None
+        # The fence: only the current claim completes the job (the instance lock is held, so no
+        # other delivery of this job can be between this UPDATE and the commit).
+        _finish(claim, "done", result=result if result is not None else {}, clear_result_at=True)
         projections.record_event(instance.id, "job_completed", ACTOR, element_id=claim.element_id,
                                  details={"jobId": claim.job_id, "topic": claim.topic, "attempt": claim.attempt})
 
@@ -467,6 +504,8 @@ def mark_sent(job_ids: list[int]) -> None:
     if not job_ids:
         return
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))  # soft state, see relax_commit
         conn.execute(update(Job).where(Job.id.in_(job_ids), Job.state == "pending")
                      .values(state="sent", sent_at=utcnow()))
 

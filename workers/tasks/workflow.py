@@ -18,3 +18,9 @@ def sweep_task() -> dict[str, int | bool]:
     report = sweeper.sweep()
     return {"ran": report.ran, "timersFired": report.timers_fired, "jobsRecovered": report.jobs_recovered,
             "jobsSent": report.jobs_sent}
+
+
+@shared_task(name="automation.ping", ignore_result=True)
+def ping_task() -> str:
+    """Do nothing: the bare broker round trip (health checks, the baseline of bench/automation)."""
+    return "pong"
