@@ -74,10 +74,16 @@ def file_document():  # type: ignore[no-untyped-def]
         documents.Upload(upload.stream, upload.filename), request.form.get("documentType"), current_user(),
         subject=request.form.get("subject") or None, process_instance_id=instance_id,
         case_number=request.form.get("caseNumber") or None, max_bytes=limit))
-    documents.queue_ocr([document.id])
     body = {"id": document.id, "sha256": document.sha256, "status": document.status,
             "receiptNumber": document.receipt_number, **_urls(document)}
-    return jsonify(body), 201, {"Location": url_for("api.get_document", document_id=document.id, _external=True)}
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_document", document_id=document.id, _external=True)
+    # The document is committed: the OCR task is sent once the answer is out, so the counter never
+    # waits for the broker (if this process dies first, the sweeper sends it).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response.call_on_close(lambda: documents.queue_ocr([document.id], app))
+    return response
 
 
 @api_bp.get("/documents/<int:document_id>")

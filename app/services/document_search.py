@@ -132,7 +132,8 @@ def _mark(snippet: str | None) -> str | None:
 
 def _filter_sql(flt: DocumentFilter) -> tuple[str, dict[str, Any]]:
     """The WHERE clause on documents `d` of a search (only indexed documents), with its parameters."""
-    clauses, params = ["d.status = 'indexed'"], {}
+    clauses: list[str] = ["d.status = 'indexed'"]
+    params: dict[str, Any] = {}
     if flt.subject:
         clauses.append("d.subject = :subject")
         params["subject"] = re.sub(r"[\s.\-]", "", flt.subject)
@@ -220,10 +221,10 @@ def _search_sqlite(q: str, where: str, params: dict[str, Any], limit: int, offse
         return [], int(total)
     page_ids = [int(r[1]) for r in rows]
     marks = ", ".join(f":p{i}" for i in range(len(page_ids)))
-    snippets = dict(db.session.execute(
+    snippets: dict[int, str] = {int(row[0]): row[1] for row in db.session.execute(
         text(f"SELECT rowid, snippet(document_pages_fts, 0, :start, :stop, ' … ', 24) FROM document_pages_fts "
              f"WHERE document_pages_fts MATCH :match AND rowid IN ({marks})"),
         {"match": match, "start": _START, "stop": _STOP, **{f"p{i}": pid for i, pid in enumerate(page_ids)}},
-    ).all())
+    )}
     # bm25 is lower for better matches; the API's rank is higher for better ones.
     return [(int(r[0]), int(r[2]), snippets.get(int(r[1])), -float(r[3])) for r in rows], int(total)

@@ -21,7 +21,13 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from app.errors import AppError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationFailedError
+from app.errors import (
+    AppError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+)
 from app.extensions import db
 from app.models import ProcessInstance, User
 from app.models._types import utcnow
@@ -294,9 +300,12 @@ def file_document(upload: Upload, document_type: str | None, actor: User, *, sub
     return document
 
 
-def queue_ocr(document_ids: list[int]) -> None:
-    """Send the OCR task of committed documents; a broker failure is left to the sweeper."""
-    celery_app = current_app.extensions.get("celery")
+def queue_ocr(document_ids: list[int], app: Any = None) -> None:
+    """Send the OCR task of committed documents; a broker failure is left to the sweeper.
+
+    `app` lets a caller send after the response has gone (no app context left by then).
+    """
+    celery_app = (app or current_app).extensions.get("celery")
     if celery_app is None:
         return
     for document_id in document_ids:
@@ -304,7 +313,7 @@ def queue_ocr(document_ids: list[int]) -> None:
             celery_app.send_task("ocr.extract_text", args=[document_id], retry=True,
                                  retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2,
                                                "interval_max": 0.5})
-        except Exception:  # noqa: BLE001 - the document is filed; the sweeper sends it later
+        except Exception:
             log.warning("could not queue OCR of document %s now; the sweeper will", document_id, exc_info=True)
 
 

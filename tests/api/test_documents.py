@@ -153,7 +153,7 @@ def test_search_ranks_filters_and_pages(app, agent, reg):  # type: ignore[no-unt
     often = ["Les cotisations sont dues. Les cotisations patronales et les cotisations salariales."] * 3
     once = ["Relevé annuel : les cotisations sont réglées, le compte est soldé pour l'exercice."]
     other = OTHER_TEXT[2:]
-    ids = [file_ok(agent, text_pdf(lines + ["Document number %d for the search test." % n] * 2),
+    ids = [file_ok(agent, text_pdf(lines + [f"Document number {n} for the search test."] * 2),
                    subject, document_type="payslip")["id"]
            for n, (lines, subject) in enumerate([(often, reg.helene), (once, reg.jean), (other, reg.helene)])]
     for document_id in ids:
@@ -189,7 +189,7 @@ def test_snippets_are_escaped_html(app, agent, reg):  # type: ignore[no-untyped-
     # The only markup is <mark>: the text's own "<script>" is escaped (SQLite) or dropped as a tag (ts_headline).
     assert "<" not in hit["snippet"].replace("<mark>", "").replace("</mark>", "")
     assert "&amp;" in hit["snippet"]
-    assert re.search(r"<mark>retraite</mark>", hit["snippet"], re.I)
+    assert re.search(r"<mark>retraite</mark>", hit["snippet"], re.IGNORECASE)
 
 
 def test_receipt_numbers_are_gap_free_and_refusals_take_none(app, agent, reg):  # type: ignore[no-untyped-def]
@@ -589,3 +589,23 @@ def test_full_text_index_follows_the_pages(app, agent, reg):  # type: ignore[no-
                 "SELECT count(*) FROM document_pages WHERE search_vector @@ to_tsquery('french', 'carence')")).scalar()
         db.session.remove()
     assert entries == 3
+
+
+def test_the_ocr_task_is_sent_once_the_answer_is_out(app, agent, reg, monkeypatch):  # type: ignore[no-untyped-def]
+    celery_app = app.extensions["celery"]
+    sent: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, **kw: sent.append((name, args)))
+    response = upload(agent, text_pdf(), subject=reg.helene)
+    response.close()
+    assert sent == [("ocr.extract_text", [response.get_json()["id"]])]
+    refused = upload(agent, b"", subject=reg.helene)
+    refused.close()
+    assert len(sent) == 1
+
+    def down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(celery_app, "send_task", down)
+    filed = upload(agent, text_pdf(), subject=reg.helene)
+    filed.close()
+    assert filed.status_code == 201  # filed all the same; the sweeper sends it later

@@ -4,12 +4,13 @@ from __future__ import annotations
 import io
 import re
 import threading
+from datetime import UTC
 
 import pdfplumber
 import pytest
 
-from app.services.documents import sanitize_filename
 from app.services.document_search import _mark, fts5_query
+from app.services.documents import sanitize_filename
 from app.services.receipts import ReceiptFacts, office_code, render_receipt_pdf
 
 
@@ -59,11 +60,11 @@ def test_office_codes() -> None:
 
 
 def test_receipt_pdf_states_everything_on_one_page() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     facts = ReceiptFacts(
         institution="Caisse Nationale de Sécurité Sociale", number="REC-HQ-2026-000042",
-        received_at=datetime(2026, 3, 9, 14, 5, 7, tzinfo=timezone.utc), subject_type="person",
+        received_at=datetime(2026, 3, 9, 14, 5, 7, tzinfo=UTC), subject_type="person",
         subject="285077512345655", subject_name="Hélène Dupré", document_type="payslip", document_label="Payslip",
         original_name="bulletin mars.pdf", media_type="application/pdf", size=2_345_678, pages=3, sha256="ab" * 32,
         agent="Alice Martin", verification_code="7K2M9QXR4T1W", case_number="DOS-2026-000007",
