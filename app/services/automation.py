@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Job, ProcessInstance
+from app.models import Job, ProcessDefinition, ProcessInstance
 from app.models.automation import INTERNAL_TOPICS
 from app.services.projections import PENDING_JOBS_KEY
 from workflows import Execution, Snapshot
 from workflows.correlation import fill_correlation_keys, thrown_key
+
+FINISHED_JOBS_KEY = "guichet_finished_jobs"
 
 
 def on_snapshot(instance: ProcessInstance, execution: Execution, snap: Snapshot, *, is_new: bool) -> None:
@@ -28,8 +30,27 @@ def on_snapshot(instance: ProcessInstance, execution: Execution, snap: Snapshot,
         fill_correlation_keys(execution, snap.waiting)
     if snap.thrown:
         queue_thrown_events(instance, execution, snap)
-    if not is_new:
+    finished = db.session.info.pop(FINISHED_JOBS_KEY, set())
+    if not is_new and _may_orphan_jobs(instance, snap, {e for i, e in finished if i == instance.id}):
         cancel_orphaned_jobs(instance.id, {j.task_id for j in snap.jobs})
+
+
+def note_finished_job(instance_id: int, element_id: str) -> None:
+    """A job of this element ends in this transaction (delivered, failed): its element leaving is no orphan."""
+    db.session.info.setdefault(FINISHED_JOBS_KEY, set()).add((instance_id, element_id))
+
+
+def _may_orphan_jobs(instance: ProcessInstance, snap: Snapshot, finished: set[str]) -> bool:
+    """Whether a service task left the active elements other than through its own job's end.
+
+    Most saves (a user task completed, a job delivered) cannot orphan a job: they skip the UPDATE.
+    """
+    left = set(instance.active_element_ids or []) - set(snap.active_element_ids) - finished
+    if not left:
+        return False
+    definition = db.session.get(ProcessDefinition, instance.definition_id)  # in the identity map already
+    services = {t["element_id"] for t in ((definition.model if definition else None) or {}).get("service_tasks", [])}
+    return bool(left & services) or definition is None
 
 
 def queue_thrown_events(instance: ProcessInstance, execution: Execution, snap: Snapshot) -> None:

@@ -37,7 +37,7 @@ from app.extensions import db
 from app.models import Incident, Job, ProcessDefinition, ProcessInstance
 from app.models._types import utcnow
 from app.models.automation import INTERNAL_TOPICS
-from app.services import processes, projections
+from app.services import automation, processes, projections
 from app.services.dispatch import discard_pending, dispatch_after_commit
 from app.services.operations import JobContext, JobError, get_operation
 from workflows import Execution, TaskNotFoundError, TaskNotReadyError, WorkflowError
@@ -321,6 +321,7 @@ def deliver_result(claim: Claim, result: Any) -> str:
         # The fence: only the current claim completes the job (the instance lock is held, so no
         # other delivery of this job can be between this UPDATE and the commit).
         _finish(claim, "done", result=result if result is not None else {}, clear_result_at=True)
+        automation.note_finished_job(claim.instance_id, claim.element_id)
         projections.record_event(instance.id, "job_completed", ACTOR, element_id=claim.element_id,
                                  details={"jobId": claim.job_id, "topic": claim.topic, "attempt": claim.attempt})
 
@@ -444,6 +445,7 @@ def _give_up(claim: Claim, code: str, message: str, *, lost: bool) -> str:
             except (TaskNotFoundError, TaskNotReadyError) as exc:
                 raise _TaskGone() from exc
         if caught:
+            automation.note_finished_job(claim.instance_id, claim.element_id)
             job.state, job.error_code, job.last_error, job.completed_at = "error", code, message, utcnow()
             job.lease_token = job.lease_until = None
             projections.record_event(instance.id, "bpmn_error_thrown", ACTOR, element_id=claim.element_id,

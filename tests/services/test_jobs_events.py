@@ -143,3 +143,54 @@ def test_messages_and_signals_from_the_api_reach_start_events(ctx, analyst, admi
     assert open_task_elements(audit_id) == ["Activity_audit"]
     assert instance(audit_id).variables["reason"] == "yearly"
     assert instance(audit_id).definition_key == "automation_audit"
+
+
+CALLS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+  <bpmn:process id="calls_a_job" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="Activity_call" calledElement="job_in_child">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:userTask id="Activity_after" camunda:candidateGroups="agents">
+      <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>F3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Activity_call" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Activity_call" targetRef="Activity_after" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Activity_after" targetRef="EndEvent_1" />
+  </bpmn:process>
+  <bpmn:process id="job_in_child" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_2"><bpmn:outgoing>G1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="Activity_child_job" camunda:type="external" camunda:topic="noop">
+      <bpmn:incoming>G1</bpmn:incoming><bpmn:outgoing>G2</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:endEvent id="EndEvent_2"><bpmn:incoming>G2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="G1" sourceRef="StartEvent_2" targetRef="Activity_child_job" />
+    <bpmn:sequenceFlow id="G2" sourceRef="Activity_child_job" targetRef="EndEvent_2" />
+  </bpmn:process>
+  <bpmn:process id="starts_on_a_timer" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_timer"><bpmn:outgoing>H1</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:userTask id="Activity_timed" camunda:candidateGroups="agents">
+      <bpmn:incoming>H1</bpmn:incoming><bpmn:outgoing>H2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_3"><bpmn:incoming>H2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="H1" sourceRef="StartEvent_timer" targetRef="Activity_timed" />
+    <bpmn:sequenceFlow id="H2" sourceRef="Activity_timed" targetRef="EndEvent_3" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_job_inside_a_called_process_and_a_timer_start_event(ctx, analyst, admin):  # type: ignore[no-untyped-def]
+    deploy(analyst, ("calls.bpmn", CALLS))
+    parent = start(admin, "calls_a_job")
+    [job] = jobs_of(parent["id"])
+    assert (job.topic, job.element_id) == ("noop", "Activity_child_job")
+    assert jobs.run_job(job.id) == "done"
+    db.session.remove()
+    assert open_task_elements(parent["id"]) == ["Activity_after"]
+
+    timed = start(admin, "starts_on_a_timer")
+    assert open_task_elements(timed["id"]) == [] and timer_rows(timed["id"]).keys() == {"StartEvent_timer"}
+    due = timer_rows(timed["id"])["StartEvent_timer"]
+    assert sweeper.sweep(due + timedelta(seconds=0.05)).timers_fired == 1
+    assert open_task_elements(timed["id"]) == ["Activity_timed"]
