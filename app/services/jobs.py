@@ -61,6 +61,19 @@ class _TaskGone(Exception):
     """The BPMN service task is no longer waiting for this job (cancelled by an event)."""
 
 
+class _BadResult(Exception):
+    """The result cannot be merged: not an object, and the task names no result variable."""
+
+
+def _result_variable(execution: Execution, element_id: str) -> str | None:
+    """The spiff resultVariable of a service task element (None for the Camunda form)."""
+    specs = [execution.spec.spec, *execution.spec.subprocess_specs.values()]
+    for task_spec in (ts for spec in specs for ts in spec.task_specs.values()):
+        if getattr(task_spec, "bpmn_id", None) == element_id:
+            return getattr(task_spec, "result_variable", None)
+    return None
+
+
 @dataclass(frozen=True)
 class Claim:
     """A job this worker holds: only the holder of `token` may deliver or fail it."""
@@ -313,6 +326,8 @@ def deliver_result(claim: Claim, result: Any) -> str:
     """Complete the BPMN service task with the result under the instance lock, once."""
 
     def step(execution: Execution, instance: ProcessInstance) -> None:
+        if result is not None and not isinstance(result, dict) and not _result_variable(execution, claim.element_id):
+            raise _BadResult()
         try:
             execution.deliver_job_result(claim.engine_task_id, result)
         except (TaskNotFoundError, TaskNotReadyError) as exc:
@@ -334,6 +349,9 @@ def deliver_result(claim: Claim, result: Any) -> str:
             return "superseded"
         except _TaskGone:
             return _cancel(claim, "the service task no longer waits for this job")
+        except _BadResult:
+            return fail_job(claim, "BAD_RESULT", "without a result variable, an operation must return an object "
+                            "of variables (Camunda external task form)", retryable=False)
         except ConflictError:
             # The instance does not run (suspended, failed, ended): keep the result for later.
             return _park(claim, result)

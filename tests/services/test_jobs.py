@@ -370,3 +370,17 @@ def test_incident_search_validates_its_filter(admin):  # type: ignore[no-untyped
     spec = admin.get("/openapi.json").get_json()
     assert "/incidents/search" in spec["paths"] and "202" in spec["paths"]["/incidents/{id}/retry"]["post"][
         "responses"]
+
+
+def test_a_result_that_is_not_an_object_of_variables_is_an_incident(ctx, analyst, admin, sent):  # type: ignore[no-untyped-def]
+    from app.services.operations import operation, unregister_operation
+
+    operation("test.scalar", retries=0)(lambda job: 42)
+    try:
+        deploy(analyst, one_task_process("scalar_result", "test.scalar"))
+        started = start(admin, "scalar_result")
+        assert run(jobs_of(started["id"])[0].id) == "incident"
+        [incident] = incidents_of(started["id"])
+        assert incident.error_code == "BAD_RESULT" and "object of variables" in incident.message
+    finally:
+        unregister_operation("test.scalar")
