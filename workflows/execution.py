@@ -283,12 +283,24 @@ class Execution:
         process_id = self.spec.owners.get(task.workflow.spec.name, task.workflow.spec.name)
         route = route_user_task(task.task_spec, process_id)
         ready_at = datetime.fromtimestamp(task.last_state_change, tz=UTC)
+        due_in = self._due_in(task, route.due_in)
         return UserTaskView(
             task_id=str(task.id), element_id=_element(task), name=task.task_spec.bpmn_name,
-            queue=route.queue, form_key=route.form_key, priority=route.priority, due_in=route.due_in,
-            data=dict(task.data), due_at=_safe_due(route.due_in, ready_at), form_file=route.form_file,
+            queue=route.queue, form_key=route.form_key, priority=route.priority, due_in=due_in,
+            data=dict(task.data), due_at=_safe_due(due_in, ready_at), form_file=route.form_file,
             ui_form_file=route.ui_form_file, process_id=process_id, instructions=route.instructions,
         )
+
+    def _due_in(self, task: Task, due_in: str | None) -> str | None:
+        """A dueIn property is an ISO duration, or an expression on the task's data giving one
+        (e.g. `answer_due_in`, set by a decision table per channel); None when it gives nothing usable."""
+        if not due_in or _safe_due(due_in, datetime.now(UTC)) is not None:
+            return due_in
+        try:
+            value = self.engine.script_engine.environment.evaluate(due_in, dict(task.data))
+        except Exception:  # noqa: BLE001 - a task without a due date is better than a task that fails
+            return None
+        return value if isinstance(value, str) and _safe_due(value, datetime.now(UTC)) is not None else None
 
     def _job_view(self, task: Task) -> JobView:
         """Projection of a parked service task: its input is the operator params or the variables."""

@@ -14,7 +14,7 @@ from app.models import FormDefinition, HumanTask, InstanceVariable, ProcessInsta
 from app.models._types import utcnow
 from app.services import counters
 from app.services import forms as form_service
-from app.services import processes, projections
+from app.services import processes, projections, task_rules
 from app.services.keyset import SortKey, after_cursor
 from app.services.paging import encode_cursor, parse_page
 from app.services.permissions import can_see_task, visible_queues
@@ -195,6 +195,7 @@ def claim_task(task_id: int, actor: User, assignee: str | None = None) -> HumanT
         if found.role != "admin" and task.queue not in found.queue_names:
             raise ConflictError(f"{assignee} is not a member of queue {task.queue!r}")
         target = found
+    task_rules.check_separation(task, target, assigned_by=actor)
     now = utcnow()
     # One conditional UPDATE decides between concurrent claims: exactly one of them matches.
     takeover = actor.sees_all_queues and assignee is not None
@@ -246,9 +247,11 @@ def complete_task(task_id: int, actor: User, variables: Any) -> tuple[HumanTask,
         raise ConflictError(f"task {task_id} is assigned to {task.assignee}")
     if instance.status != "running":
         raise ConflictError(f"process instance {instance.id} is {instance.status}")
+    task_rules.check_separation(task, actor)
     form = task_form(task)
     form_service.validate_form_data(
         form_service.resolve_dynamic_options(form.schema, instance.variables) if form else None, variables)
+    task_rules.check_completion(task, instance, variables)
     processes.ensure_json(variables)
     definition, execution = processes.restore_execution(instance)
     try:

@@ -1,0 +1,100 @@
+"""Rules that a user task's BPMN properties put on who may work on it and on what it accepts.
+
+- `separateFrom` = element id(s) of earlier user tasks, comma separated (the four-eyes principle):
+  nobody who completed one of those tasks in the same process instance may claim or complete this
+  one (403), and a supervisor cannot assign it to them (409). Every earlier completion counts, so
+  after a task was sent back and prepared again, both preparers are kept out.
+- `completionCheck` = the name of a check the submitted data must pass against the instance's
+  variables (422 naming the field; the task stays open). Checks are code, listed in `_checks()`:
+  a diagram can only name them, never define one.
+
+Both are read from the deployed spec (cached per definition version by `runtime.load_spec`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from app.errors import ConflictError, PermissionDeniedError, ValidationFailedError
+from app.extensions import db
+from app.models import HumanTask, ProcessDefinition, ProcessInstance, User
+from app.services.runtime import load_spec
+
+SEPARATE_FROM = "separateFrom"
+COMPLETION_CHECK = "completionCheck"
+
+Check = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _checks() -> dict[str, Check]:
+    """The named completion checks (imported lazily: they belong to the business services)."""
+    from app.services import benefits
+
+    return {"benefit_claim": benefits.check_claim, "benefit_amount": benefits.check_prepared_amount}
+
+
+def known_checks() -> list[str]:
+    """Names a `completionCheck` property may use."""
+    return sorted(_checks())
+
+
+def task_properties(task: HumanTask) -> dict[str, Any]:
+    """The extension properties of a task's BPMN element (in its process or a called/embedded one)."""
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    if instance is None:
+        return {}
+    definition = db.session.get(ProcessDefinition, instance.definition_id)
+    if definition is None:
+        return {}
+    spec = load_spec(definition)
+    for process in [spec.spec, *spec.subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == task.element_id:
+                return dict(((getattr(task_spec, "extensions", None) or {}).get("properties")) or {})
+    return {}
+
+
+def _names(value: Any) -> list[str]:
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+
+def earlier_completion(task: HumanTask, username: str) -> HumanTask | None:
+    """A task this one must be separated from that `username` completed in the same instance, if any."""
+    elements = _names(task_properties(task).get(SEPARATE_FROM))
+    if not elements:
+        return None
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.instance_id == task.instance_id, HumanTask.element_id.in_(elements),
+        HumanTask.state == "completed", HumanTask.completed_by == username, HumanTask.id != task.id)
+        .order_by(HumanTask.id).limit(1))
+
+
+def _describe(earlier: HumanTask) -> str:
+    return f"{earlier.name or earlier.element_id!r} ({earlier.element_id}, task {earlier.id})"
+
+
+def check_separation(task: HumanTask, user: User, *, assigned_by: User | None = None) -> None:
+    """Refuse the task to a user who completed one it must be separated from (403, or 409 when assigned)."""
+    earlier = earlier_completion(task, user.username)
+    if earlier is None:
+        return
+    detail = (f"four-eyes rule: {user.username} completed {_describe(earlier)} of process instance "
+              f"{task.instance_id}; another agent must do {task.name or task.element_id!r}")
+    errors = [{"elementId": task.element_id, "message": f"separated from {earlier.element_id}"}]
+    if assigned_by is not None and assigned_by.username != user.username:
+        raise ConflictError(detail, errors)
+    raise PermissionDeniedError(detail, errors)
+
+
+def check_completion(task: HumanTask, instance: ProcessInstance, submitted: dict[str, Any]) -> None:
+    """Run the task's named completion check on the submitted data (422 when it fails)."""
+    name = task_properties(task).get(COMPLETION_CHECK)
+    if not name:
+        return
+    check = _checks().get(str(name))
+    if check is None:
+        raise ValidationFailedError(f"task {task.id} names an unknown completion check {name!r}",
+                                    [{"elementId": task.element_id, "message": f"known: {', '.join(known_checks())}"}])
+    check(dict(instance.variables or {}), submitted)
