@@ -6,7 +6,8 @@ Rows changed by bulk statements that bypass the ORM (bench data loading) are rec
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, inspect, select
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import HumanTask, ProcessInstance
+from app.models import ElementCounter, HumanTask, ProcessInstance
 from app.models._types import utcnow
 from app.models.counters import DailyInstanceCounter, InstanceCounter, QueueCounter, QueueDueCounter
 
@@ -38,16 +39,16 @@ def day_of(value: datetime | None) -> str:
     """The UTC day of a moment as YYYY-MM-DD (now when unknown)."""
     value = value or utcnow()
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def _due_key(queue: str | None, due_at: datetime | None) -> tuple[str, datetime] | None:
     if due_at is None:
         return None
     if due_at.tzinfo is None:
-        due_at = due_at.replace(tzinfo=timezone.utc)
-    return (queue or "", hour_floor(due_at.astimezone(timezone.utc)))
+        due_at = due_at.replace(tzinfo=UTC)
+    return (queue or "", hour_floor(due_at.astimezone(UTC)))
 
 
 def _count_task(queues: Counter[str], dues: Counter[tuple[str, datetime]], queue: str | None,
@@ -100,38 +101,92 @@ def _insert(session: Session, model: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
+PENDING_KEY = "guichet_counter_deltas"
+
+
+@dataclass
+class PendingCounts:
+    """Counter deltas of one transaction, applied together just before its commit."""
+
+    elements: Counter[tuple[int, str, str]] = field(default_factory=Counter)  # (definition, element, column)
+    queues: Counter[str] = field(default_factory=Counter)
+    dues: Counter[tuple[str, datetime]] = field(default_factory=Counter)
+    days: Counter[tuple[str, str]] = field(default_factory=Counter)
+    instances: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def pending(session: Session) -> PendingCounts:
+    """The deltas this transaction has accumulated so far."""
+    counts = session.info.get(PENDING_KEY)
+    if counts is None:
+        counts = session.info[PENDING_KEY] = PendingCounts()
+    return counts
+
+
+def add_element_deltas(session: Session, definition_id: int, element_id: str, *, active: int = 0,
+                       completed: int = 0, incidents: int = 0) -> None:
+    """Count instances entering/leaving an element, completing it, or raising an incident on it."""
+    elements = pending(session).elements
+    for column, delta in (("active", active), ("completed", completed), ("incidents", incidents)):
+        if delta:
+            elements[(definition_id, element_id, column)] += delta
+
+
 @event.listens_for(Session, "before_flush")
 def _count_before_flush(session: Session, _context: Any, _instances: Any) -> None:
     queues, instances, dues, days = _deltas(session)
-    if not (queues or instances or dues or days):
+    if queues or instances or dues or days:
+        counts = pending(session)
+        counts.queues.update(queues)
+        counts.instances.update(instances)
+        counts.dues.update(dues)
+        counts.days.update(days)
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_before_commit(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what is still pending adds its deltas first
+    counts: PendingCounts | None = session.info.pop(PENDING_KEY, None)
+    if counts is None:
         return
-    conn = session.connection()
-    # Sorted so that concurrent transactions lock counter rows in the same order.
-    queue_rows = [{"queue": q, "open": d} for q, d in sorted(queues.items()) if d]
-    if queue_rows:
-        stmt = _insert(session, QueueCounter)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["queue"],
-                                                set_={"open": QueueCounter.open + stmt.excluded.open}), queue_rows)
-    due_rows = [{"queue": q, "due_hour": h, "open": d} for (q, h), d in sorted(dues.items()) if d]
-    if due_rows:
-        stmt = _insert(session, QueueDueCounter)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["queue", "due_hour"],
-                                                set_={"open": QueueDueCounter.open + stmt.excluded.open}), due_rows)
+    # Counter rows are hot: they are locked only here, at the very end, always in the same order
+    # (table by table, rows sorted), so two transactions never wait on each other in a cycle.
+    _apply(session, counts)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def _upsert(session: Session, model: Any, keys: list[str], columns: list[str], rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(session, model)
+    table = model.__table__
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns}), rows)
+
+
+def _apply(session: Session, counts: PendingCounts) -> None:
+    element_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for (definition_id, element_id, column), delta in sorted(counts.elements.items()):
+        row = element_rows.setdefault((definition_id, element_id), {
+            "definition_id": definition_id, "element_id": element_id, "active": 0, "completed": 0, "incidents": 0})
+        row[column] += delta
+    _upsert(session, ElementCounter, ["definition_id", "element_id"], ["active", "completed", "incidents"],
+            [r for r in element_rows.values() if r["active"] or r["completed"] or r["incidents"]])
+    _upsert(session, QueueCounter, ["queue"], ["open"],
+            [{"queue": q, "open": d} for q, d in sorted(counts.queues.items()) if d])
+    _upsert(session, QueueDueCounter, ["queue", "due_hour"], ["open"],
+            [{"queue": q, "due_hour": h, "open": d} for (q, h), d in sorted(counts.dues.items()) if d])
     day_rows: dict[str, dict[str, Any]] = {}
-    for (day, kind), d in sorted(days.items()):
+    for (day, kind), d in sorted(counts.days.items()):
         day_rows.setdefault(day, {"day": day, "started": 0, "completed": 0})[kind] += d
-    if day_rows:
-        stmt = _insert(session, DailyInstanceCounter)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["day"], set_={"started": DailyInstanceCounter.started + stmt.excluded.started,
-                                          "completed": DailyInstanceCounter.completed + stmt.excluded.completed}),
-            list(day_rows.values()))
-    instance_rows = [{"definition_key": k, "status": s, "count": d} for (k, s), d in sorted(instances.items()) if d]
-    if instance_rows:
-        stmt = _insert(session, InstanceCounter)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["definition_key", "status"],
-                                                set_={"count": InstanceCounter.count + stmt.excluded.count}),
-                     instance_rows)
+    _upsert(session, DailyInstanceCounter, ["day"], ["started", "completed"], list(day_rows.values()))
+    _upsert(session, InstanceCounter, ["definition_key", "status"], ["count"],
+            [{"definition_key": k, "status": st, "count": d} for (k, st), d in sorted(counts.instances.items()) if d])
 
 
 def recount_all() -> None:
@@ -179,7 +234,7 @@ def instances_by_status(definition_key: str | None, statuses: list[str]) -> int:
 
 
 # Past buckets are folded into this one per queue, so overdue counts add up a few rows per queue.
-FOLDED_HOUR = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FOLDED_HOUR = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fold_past_due_counters(now: datetime | None = None) -> int:

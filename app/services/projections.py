@@ -5,17 +5,26 @@ variables, element counters, history) change in the caller's single transaction.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import (ElementCounter, HumanTask, InstanceEvent, InstanceVariable, Job, MessageSubscription,
-                        ProcessDefinition, ProcessInstance, Timer)
+from app.models import (
+    HumanTask,
+    InstanceEvent,
+    InstanceVariable,
+    Job,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Timer,
+)
 from app.models._types import utcnow
+from app.services import counters
 from workflows import Snapshot
 
 PENDING_JOBS_KEY = "guichet_jobs_to_dispatch"
@@ -195,50 +204,21 @@ def _index_variables(instance: ProcessInstance, definition: ProcessDefinition, i
             db.session.delete(row)
 
 
-_COUNTER_UPSERTS: dict[str, Any] = {}
-
-
-def _counter_upsert() -> Any:
-    """INSERT .. ON CONFLICT adding the deltas; built once per dialect so its compiled form is cached."""
-    dialect = db.session.get_bind().dialect.name
-    stmt = _COUNTER_UPSERTS.get(dialect)
-    if stmt is None:
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(ElementCounter)
-        stmt = insert.on_conflict_do_update(
-            index_elements=["definition_id", "element_id"],
-            set_={"active": ElementCounter.active + insert.excluded.active,
-                  "completed": ElementCounter.completed + insert.excluded.completed,
-                  "incidents": ElementCounter.incidents + insert.excluded.incidents},
-        )
-        _COUNTER_UPSERTS[dialect] = stmt
-    return stmt
-
-
-def _upsert_counters(rows: list[dict[str, Any]]) -> None:
-    """Add deltas to counter rows (insert missing rows, add to existing ones) in one batch."""
-    if rows:
-        db.session.execute(_counter_upsert(), rows)
-
-
 def _bump_counters(definition_id: int, before_active: set[str], after_active: set[str],
                    newly_completed: Iterable[str]) -> None:
-    deltas: dict[str, list[int]] = {}
+    """Element counters move with the instance (applied at commit with every other counter)."""
     for element in after_active - before_active:
-        deltas.setdefault(element, [0, 0])[0] += 1
+        counters.add_element_deltas(db.session, definition_id, element, active=+1)
     for element in before_active - after_active:
-        deltas.setdefault(element, [0, 0])[0] -= 1
+        counters.add_element_deltas(db.session, definition_id, element, active=-1)
     for element in newly_completed:
-        deltas.setdefault(element, [0, 0])[1] += 1
-    # A fixed order keeps two transactions from locking counter rows in opposite orders.
-    _upsert_counters([{"definition_id": definition_id, "element_id": element, "active": d[0], "completed": d[1],
-                       "incidents": 0} for element, d in sorted(deltas.items()) if d != [0, 0]])
+        counters.add_element_deltas(db.session, definition_id, element, completed=+1)
 
 
 def bump_incident_counter(definition_id: int, element_id: str | None, delta: int) -> None:
     """Count an incident opened (+1) or resolved (-1) on an element."""
     if element_id:
-        _upsert_counters([{"definition_id": definition_id, "element_id": element_id, "active": 0, "completed": 0,
-                           "incidents": delta}])
+        counters.add_element_deltas(db.session, definition_id, element_id, incidents=delta)
 
 
 def leave_active_elements(instance: ProcessInstance) -> None:

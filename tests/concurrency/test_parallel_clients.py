@@ -123,3 +123,32 @@ def test_parallel_branches_completed_at_once_lose_nothing(live_server, make_user
         assert final["variables"]["joined"] == 2 * round_
         history = left.get(f"/process-instances/{instance['id']}/history").json()
         assert [e["elementId"] for e in history if e["type"] == "element_completed"].count("after") == 1
+
+
+def test_parallel_cases_never_deadlock_and_counters_stay_exact(app, live_server, make_user):  # type: ignore[no-untyped-def]
+    """Starts and completions from many clients touch the same counter rows; none may deadlock."""
+    from tests.services.test_counters import real_counts
+
+    make_user("ana", "analyst")
+    analyst = Client(live_server.url, "ana")
+    files = {"files": ("serve.bpmn", bpmn("serve", "Serve", TWO_LANES))}
+    assert analyst.session.post(f"{live_server.url}/api/v1/deployments", files=files).status_code == 201
+    names = [make_user(f"clerk{i}", "agent", ["counter"]) for i in range(6)]
+
+    def work(name: str) -> list[int]:
+        client = Client(live_server.url, name)
+        codes = []
+        for _ in range(8):
+            started = client.post("/process-instances", {"processDefinitionKey": "serve"})
+            codes.append(started.status_code)
+            task = started.json()["openTasks"][0]["id"]
+            codes.append(client.post(f"/tasks/{task}/assignment").status_code)
+            codes.append(client.post(f"/tasks/{task}/completion", {"variables": {}}).status_code)
+        return codes
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        results = list(pool.map(work, names))
+    assert all(code in (200, 201) for codes in results for code in codes), results
+    tasks, kept_tasks, instances, kept_instances = real_counts(app)
+    assert tasks == kept_tasks == {}
+    assert instances == kept_instances == {("serve", "completed"): 48}
