@@ -1,10 +1,12 @@
 """Documents over REST: file one against a receipt, read it, its original, its receipt; search the text."""
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request, url_for
+from werkzeug.formparser import FormDataParser
 
 from app.api import api_bp
 from app.api.helpers import current_user, in_transaction
@@ -17,6 +19,19 @@ from app.services.permissions import require_role
 
 # Room for the multipart envelope and the small fields around the file.
 MULTIPART_SLACK = 64 * 1024
+
+
+def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
+    return io.BytesIO()
+
+
+class InMemoryFormDataParser(FormDataParser):
+    """Keeps the file part in memory: it is read whole anyway (checked before it is stored), and the
+    request is already bounded by max_content_length, so a temporary file would only cost time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["stream_factory"] = _memory_stream
+        super().__init__(*args[1:], **kwargs)
 
 
 def _urls(d: Document) -> dict[str, str]:
@@ -64,6 +79,7 @@ def file_document():  # type: ignore[no-untyped-def]
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
         raise PayloadTooLargeError(f"documents are limited to {limit} bytes")
     request.max_content_length = limit + MULTIPART_SLACK
+    request.form_data_parser_class = InMemoryFormDataParser
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaTypeError("send multipart/form-data with a `file` part")
     upload = request.files.get("file")

@@ -153,6 +153,20 @@ def start_server(kind: str, port: int, env: dict[str, str], workers: int, thread
     raise SystemExit("the server did not start")
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every live process of a process group (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def token(port: int) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("POST", "/api/v1/auth/token", json.dumps({"username": "bench", "password": "bench-password"}),
@@ -239,11 +253,15 @@ def main() -> None:
                                                          results, errors, barrier)) for n in range(args.clients)]
         for t in threads:
             t.start()
+        load_before = os.getloadavg()[0]
         barrier.wait()
         began = time.perf_counter()
+        cpu_before = group_cpu_seconds(server.pid), time.process_time()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - began
+        cpu_after = group_cpu_seconds(server.pid), time.process_time()
+        load_after = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -257,6 +275,10 @@ def main() -> None:
         "pdfBytes": len(pdf), "requests": len(results), "errors": len(errors), "firstErrors": errors[:5],
         "seconds": round(elapsed, 2),
         "documentsPerSecond": round(len(results) / elapsed, 1) if elapsed else None,
+        # Server CPU per document (warm-ups included in the count): what caps throughput on this machine.
+        "serverCpuMsPerDocument": round((cpu_after[0] - cpu_before[0]) * 1000 / max(1, len(results) + args.clients), 1),
+        "clientCpuMsPerDocument": round((cpu_after[1] - cpu_before[1]) * 1000 / max(1, len(results) + args.clients), 1),
+        "loadAverage": [round(load_before, 2), round(load_after, 2)],
         "totalMs": {"p50": round(pct(totals, 50), 1), "p95": round(pct(totals, 95), 1),
                     "p99": round(pct(totals, 99), 1), "max": round(max(totals), 1),
                     "mean": round(statistics.mean(totals), 1)} if totals else None,
