@@ -18,7 +18,7 @@ from .errors import (
 from .pipeline import DEFAULT_STEPS, MAX_PAGES, OcrJob, Pipeline, Step, count_pages, extract_text
 from .results import OcrResult, PageText
 from .sniff import SUPPORTED_MEDIA_TYPES, sniff_media_type
-from .sources import MAX_PIXELS
+from .sources import MAX_PIXELS, PDFIUM_LOCK, ImageSource, PageSource, PdfSource, usable_text
 from .tesseract import DEFAULT_LANGUAGES, tesseract_available
 
 __all__ = [
@@ -26,16 +26,20 @@ __all__ = [
     "DEFAULT_STEPS",
     "MAX_PAGES",
     "MAX_PIXELS",
+    "PDFIUM_LOCK",
     "SUPPORTED_MEDIA_TYPES",
     "CorruptDocumentError",
     "DecompressionBombError",
     "EmptyDocumentError",
     "EncryptedDocumentError",
+    "ImageSource",
     "OcrEngineError",
     "OcrError",
     "OcrJob",
     "OcrResult",
+    "PageSource",
     "PageText",
+    "PdfSource",
     "Pipeline",
     "Step",
     "TooManyPagesError",
@@ -44,4 +48,5 @@ __all__ = [
     "extract_text",
     "sniff_media_type",
     "tesseract_available",
+    "usable_text",
 ]

@@ -10,6 +10,7 @@ import io
 import logging
 import math
 import re
+import threading
 import warnings
 from typing import Any, Protocol
 
@@ -39,6 +40,9 @@ SCAN_MAX_TEXT_CHARS = 200
 # A PDF whose end-of-file marker is missing from its tail was cut short in transit.
 EOF_WINDOW = 1024 * 1024
 _CID = re.compile(r"\(cid:\d+\)")
+# PDFium is not thread-safe: every call into it holds this lock, so threads of one process
+# (a threaded web server counting pages at intake) can share the library.
+PDFIUM_LOCK = threading.RLock()
 
 
 class PageSource(Protocol):
@@ -94,12 +98,13 @@ class PdfSource:
         if b"%%EOF" not in data[-EOF_WINDOW:]:
             raise CorruptDocumentError("truncated PDF: no end-of-file marker")
         try:
-            self._pdf = pdfium.PdfDocument(data)
+            with PDFIUM_LOCK:
+                self._pdf = pdfium.PdfDocument(data)
+                self.page_count = len(self._pdf)
         except pdfium.PdfiumError as exc:
             if "password" in str(exc).lower():
                 raise EncryptedDocumentError("PDF is protected by a password") from None
             raise CorruptDocumentError(f"unreadable PDF: {_pdfium_reason(exc)}") from None
-        self.page_count = len(self._pdf)
         if self.page_count == 0:
             self.close()
             raise EmptyDocumentError("PDF has no pages")
@@ -110,7 +115,8 @@ class PdfSource:
             if self._reader == "pdfplumber":
                 text, coverage = self._plumber_text(index)
             else:
-                text, coverage = self._pdfium_text(index)
+                with PDFIUM_LOCK:
+                    text, coverage = self._pdfium_text(index)
         except EncryptedDocumentError:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken text layer is read by OCR instead
@@ -164,6 +170,10 @@ class PdfSource:
 
     def page_image(self, index: int) -> tuple[Image.Image, int | None]:
         """Render the page at RASTER_DPI (less for huge pages, to stay under max_pixels)."""
+        with PDFIUM_LOCK:
+            return self._render(index)
+
+    def _render(self, index: int) -> tuple[Image.Image, int | None]:
         try:
             page = self._pdf[index]
         except pdfium.PdfiumError as exc:
@@ -197,7 +207,8 @@ class PdfSource:
             self._plumber = None
         pdf = getattr(self, "_pdf", None)
         if pdf is not None:
-            pdf.close()
+            with PDFIUM_LOCK:
+                pdf.close()
             self._pdf = None
 
 

@@ -69,3 +69,53 @@ def test_scanned_page_next_to_text_page(samples, helpers, tesseract) -> None:
     assert second.method == "tesseract"
     assert helpers.found_ratio(helpers.OTHER_TEXT, second.text) >= 0.8
     assert 0 < second.confidence <= 100
+
+
+def test_threads_share_pdfium(samples, page) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = samples.text_pdf([PAGE_ONE, PAGE_TWO] * 5)
+    scan = samples.scanned_pdf([page.resize((600, 850))] * 3)
+
+    def work(i: int) -> tuple[int | None, int]:
+        if i % 2:
+            return count_pages(scan), 0
+        return count_pages(text), len(extract_text(text).pages)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(40)))
+    assert set(results) == {(10, 10), (3, 0)}
+
+
+def test_scanned_pdf_page_renders_at_300_dpi(samples, page) -> None:
+    from workers.ocr import PdfSource
+
+    source = PdfSource(samples.scanned_pdf([page]))
+    try:
+        assert source.text_layer(0) is None
+        image, dpi = source.page_image(0)
+        assert dpi == 300
+        assert abs(image.width - page.width) <= 2 and abs(image.height - page.height) <= 2
+    finally:
+        source.close()
+
+
+def test_huge_pdf_page_rendered_under_the_pixel_limit() -> None:
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    from workers.ocr import PdfSource
+
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=(14400, 14400))  # 200 x 200 inches: 3.6 gigapixels at 300 dpi
+    pdf.drawString(100, 100, "x")
+    pdf.showPage()
+    pdf.save()
+    source = PdfSource(buf.getvalue(), max_pixels=4_000_000)
+    try:
+        image, dpi = source.page_image(0)
+        assert image.width * image.height <= 4_000_000
+        assert dpi is not None and dpi < 300
+    finally:
+        source.close()
