@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .straighten import analyse_layout, deskew, to_grayscale, turn
+from .straighten import MIN_SKEW, analyse_layout, deskew, to_grayscale, turn
 from .tesseract import (
     DEFAULT_LANGUAGES,
     DEFAULT_PAGE_TIMEOUT,
@@ -49,7 +49,7 @@ def read_image(
     gray = to_grayscale(image)
     layout = analyse_layout(gray)
     straight = turn(deskew(gray, layout.skew), layout.quarter_turn)
-    skew = layout.skew if abs(layout.skew) >= 0.3 else 0.0
+    skew = layout.skew if abs(layout.skew) >= MIN_SKEW else 0.0
 
     def run(img: Image.Image) -> Recognition:
         return recognise(img, languages=languages, workdir=workdir, dpi=dpi, timeout=timeout)
