@@ -160,13 +160,23 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
 def _upsert(session: Session, model: Any, keys: list[str], columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """INSERT .. ON CONFLICT adding deltas, executed for many rows; built once per dialect and table
+    so SQLAlchemy compiles it once."""
     if not rows:
         return
-    stmt = _insert(session, model)
-    table = model.__table__
-    session.connection().execute(stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns}), rows)
+    dialect = session.get_bind().dialect.name
+    stmt = _UPSERTS.get((dialect, model.__tablename__))
+    if stmt is None:
+        insert = _insert(session, model)
+        table = model.__table__
+        stmt = insert.on_conflict_do_update(index_elements=keys,
+                                            set_={c: table.c[c] + insert.excluded[c] for c in columns})
+        _UPSERTS[(dialect, model.__tablename__)] = stmt
+    session.connection().execute(stmt, rows)
 
 
 def _apply(session: Session, counts: PendingCounts) -> None:
