@@ -94,7 +94,8 @@ def apply_snapshot(instance: ProcessInstance, definition: ProcessDefinition, sna
     if had_waiting or snap.waiting:
         _sync_waiting(instance, snap, had_waiting)
     _index_variables(instance, definition, is_new)
-    newly_completed = sorted(set(snap.completed_element_ids) - before_completed)
+    # In the order the engine completed them, so the history reads like the process ran.
+    newly_completed = [e for e in dict.fromkeys(snap.completed_element_ids) if e not in before_completed]
     for element_id in newly_completed:
         record_event(instance.id, "element_completed", actor, element_id=element_id, at=now)
     if just_completed:
