@@ -63,6 +63,28 @@ def parse_duration(value: str) -> timedelta:
     return timedelta(**parts)
 
 
+# Upper-case letters and digits after a P: a mistyped duration (P3X, PT), not a variable name.
+_LOOKS_LIKE_DURATION = re.compile(r"^\s*P[0-9A-Z.,]*\s*$")
+
+
+def due_in_problem(value: str) -> str | None:
+    """Why a dueIn property is unusable, or None: an ISO 8601 duration, or an expression on the task's data
+    giving one at run time (a variable set by a decision table, e.g. `answer_due_in`)."""
+    try:
+        parse_duration(value)
+        return None
+    except ValueError as exc:
+        if _LOOKS_LIKE_DURATION.match(value or ""):
+            return str(exc)
+        from .scripts import check_script  # scripts imports nothing from here; keep routing light to import
+
+        try:
+            check_script(value.strip(), "eval")
+        except Exception:  # noqa: BLE001 - any compile error: neither a duration nor an expression
+            return f"{exc}; nor an expression on the task's data"
+        return None
+
+
 def due_at(due_in: str | None, start: datetime) -> datetime | None:
     """Due date of a task created at start with a dueIn duration, or None."""
     if not due_in:

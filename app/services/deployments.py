@@ -16,7 +16,7 @@ from app.services.operations import unknown_topic_errors
 from app.services.permissions import DEPLOY_ROLES, require_role
 from app.services.runtime import get_engine, known_process_keys, latest_definition, next_version
 from workflows import BpmnValidationError
-from workflows.routing import parse_duration
+from workflows.routing import due_in_problem
 
 MAX_FILES = 200
 
@@ -174,11 +174,9 @@ def _check_due_dates(models: list[Any]) -> None:
     errors = []
     for model in models:
         for task in model.user_tasks:
-            if task.due_in:
-                try:
-                    parse_duration(task.due_in)
-                except ValueError as exc:
-                    errors.append({"file": model.file, "elementId": task.element_id, "message": f"dueIn: {exc}"})
+            problem = due_in_problem(task.due_in) if task.due_in else None
+            if problem:
+                errors.append({"file": model.file, "elementId": task.element_id, "message": f"dueIn: {problem}"})
     if errors:
         raise ValidationFailedError("user tasks have due dates that are not ISO 8601 durations", errors)
 
