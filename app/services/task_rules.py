@@ -1,9 +1,10 @@
 """Rules that a user task's BPMN properties put on who may work on it and on what it accepts.
 
 - `separateFrom` = element id(s) of earlier user tasks, comma separated (the four-eyes principle):
-  nobody who completed one of those tasks in the same process instance may claim or complete this
-  one (403), and a supervisor cannot assign it to them (409). Every earlier completion counts, so
-  after a task was sent back and prepared again, both preparers are kept out.
+  whoever completed the latest of those tasks in the same process instance may not claim or
+  complete this one (403), and a supervisor cannot assign it to them (409). After a task was sent
+  back and prepared again by someone else, the new preparer is kept out, not the first one (whose
+  work was replaced).
 - `completionCheck` = the name of a check the submitted data must pass against the instance's
   variables (422 naming the field; the task stays open). Checks are code, listed in `_checks()`:
   a diagram can only name them, never define one.
@@ -61,14 +62,15 @@ def _names(value: Any) -> list[str]:
 
 
 def earlier_completion(task: HumanTask, username: str) -> HumanTask | None:
-    """A task this one must be separated from that `username` completed in the same instance, if any."""
-    elements = _names(task_properties(task).get(SEPARATE_FROM))
-    if not elements:
-        return None
-    return db.session.scalar(select(HumanTask).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.element_id.in_(elements),
-        HumanTask.state == "completed", HumanTask.completed_by == username, HumanTask.id != task.id)
-        .order_by(HumanTask.id).limit(1))
+    """The latest completion of a task this one must be separated from, when `username` did it."""
+    for element_id in _names(task_properties(task).get(SEPARATE_FROM)):
+        latest = db.session.scalar(select(HumanTask).where(
+            HumanTask.instance_id == task.instance_id, HumanTask.element_id == element_id,
+            HumanTask.state == "completed", HumanTask.id != task.id)
+            .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
+        if latest is not None and latest.completed_by == username:
+            return latest
+    return None
 
 
 def _describe(earlier: HumanTask) -> str:
