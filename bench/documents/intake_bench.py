@@ -8,7 +8,7 @@ its receiptUrl (the printable PDF). The figure is the time of both together ("in
 included"), measured per request; p50/p95/p99 over all requests after one warm-up each.
 
     .venv/bin/python bench/documents/intake_bench.py [--clients 20] [--requests 25]
-        [--server gunicorn|threaded] [--workers 3] [--threads 8]
+        [--server gunicorn|threaded] [--workers 2] [--threads 10]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_documents]
         [--broker-url redis://127.0.0.1:6379/15] [--pace 0]
 
@@ -181,6 +181,10 @@ def client(n: int, port: int, bearer: str, pdf: bytes, ssn: str, count: int, pac
     start.wait()
     for k in range(count + 1):  # the first one warms up the connection and the server
         body, boundary = multipart(pdf, f"c{n}-r{k}", ssn)
+        if pace and k:
+            # After a pause longer than the server's keep-alive, a browser opens a new connection too.
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         t0 = time.perf_counter()
         try:
             conn.request("POST", "/api/v1/documents", body,
@@ -222,8 +226,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=25, help="documents per client (after one warm-up)")
     parser.add_argument("--size-mb", type=float, default=2.0)
     parser.add_argument("--server", choices=("gunicorn", "threaded"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn process")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its public schema is emptied!)")
     parser.add_argument("--broker-url", default="memory://", help="where the OCR tasks are sent (nobody reads them)")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between a client's documents")
