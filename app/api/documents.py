@@ -133,8 +133,9 @@ def _chunks(stream: Any, size: int = 256 * 1024):  # type: ignore[no-untyped-def
 
 @api_bp.get("/documents/<int:document_id>/receipt")
 def get_document_receipt(document_id: int):  # type: ignore[no-untyped-def]
-    require_role(current_user(), documents.DOCUMENT_ROLES, "read receipts")
-    facts = documents.receipt_facts(documents.get_document(document_id))
+    # The receipt names the person: its printing is logged like any read of the record.
+    document = in_transaction(lambda: documents.read_document(document_id, current_user(), "document_receipt"))
+    facts = documents.receipt_facts(document)
     pdf = receipts.render_receipt_pdf(facts)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{facts.number}.pdf"', "Cache-Control": "private, no-store"})

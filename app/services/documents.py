@@ -15,7 +15,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask import current_app
@@ -317,7 +317,7 @@ def queue_ocr(document_ids: list[int], app: Any = None) -> None:
             log.warning("could not queue OCR of document %s now; the sweeper will", document_id, exc_info=True)
 
 
-def stale_documents(now: Any = None, limit: int = 100) -> list[int]:
+def stale_documents(now: datetime | None = None, limit: int = 100) -> list[int]:
     """Documents to send to OCR again: never taken (broker down) or abandoned by a dead worker.
 
     Marks them queued again (the caller commits, then queue_ocr's them).

@@ -222,6 +222,11 @@ def test_reading_a_document_is_logged_and_analysts_may_not(app, agent, reg, anal
             RecordAccessLog.subject == reg.helene, RecordAccessLog.reader == "alice")))
         db.session.remove()
     assert {"document", "document_content"} <= purposes
+    agent.get(f"/documents/{filed['id']}/receipt")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(RecordAccessLog.id)).where(
+            RecordAccessLog.purpose == "document_receipt")) == 1
+        db.session.remove()
     assert upload(analyst, text_pdf(), subject=reg.helene).status_code == 403
     for path in (f"/documents/{filed['id']}", f"/documents/{filed['id']}/content", f"/documents/{filed['id']}/receipt",
                  "/documents?q=caisse"):
