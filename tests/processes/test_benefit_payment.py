@@ -134,3 +134,126 @@ def test_a_pension_is_prepared_approved_by_a_second_agent_and_paid_by_a_transfer
     assert b"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03" in data
     assert b"<CtrlSum>159000.00</CtrlSum>" in data and b"FR7630006000011234567890189" in data
     assert rows(app, Case, Case.number == number)[0].status == "closed"
+
+
+def expected_allowance(app: Any, ssn: str, first: date, last: date) -> str:
+    with app.app_context():
+        months = merge_months(monthly_record(get_person(ssn).id))
+        db.session.remove()
+    return str(daily_sickness_allowance(months, first, last).amount)
+
+
+def test_a_sickness_allowance_is_paid_out_at_the_cash_desk_and_notified_by_e_mail(  # type: ignore[no-untyped-def]
+        app, deployed, people, agents, automation, smtp):
+    opened = open_case(agents.counter, PROCESS, people.reg.helene, "sickness_allowance")
+    number, iid = opened["case"]["number"], opened["processInstance"]["id"]
+    first, last = date.today() - timedelta(days=9), date.today()
+
+    reversed_leave = record_claim(agents.counter, iid, payment_method="cash", leave_start=last.isoformat(),
+                                  leave_end=first.isoformat())
+    assert reversed_leave.status_code == 422
+    assert reversed_leave.get_json()["errors"][0] == {"field": "leave_end", "message": "the leave ends before it starts"}
+    no_dates = complete(agents.counter, open_task(agents.counter, iid, "Activity_record_claim")["id"],
+                        payment_method="cash")
+    assert no_dates.status_code == 422 and no_dates.get_json()["errors"][0]["field"] == "leave_start"
+    ok = complete(agents.counter, open_task(agents.counter, iid, "Activity_record_claim")["id"], payment_method="cash",
+                  leave_start=first.isoformat(), leave_end=last.isoformat())
+    assert ok.status_code == 200, ok.get_json()
+
+    assert complete_documents(agents, automation, number, iid, SICKNESS_DOCUMENTS) == [
+        "cases.update", "benefits.facts", "benefits.amount"]
+    variables = instance_of(agents.backoffice, iid)["variables"]
+    assert variables["claim_facts"]["sick_days"] == 10 and variables["claim_facts"]["reference_days"] == 90
+    amount = expected_allowance(app, people.reg.helene, first, last)
+    assert variables["calculation"]["amount"] == amount and Decimal(amount) > 0
+    assert variables["calculation"]["details"]["paid_days"] == 7
+
+    # An admin may complete any task without claiming it, but not approve what they prepared.
+    prepare = open_task(agents.admin, iid, "Activity_prepare_payment")
+    assert complete(agents.admin, prepare["id"], amount=amount).status_code == 200
+    approve = open_task(agents.admin, iid, "Activity_approve_payment")
+    refused = complete(agents.admin, approve["id"], approved=True)
+    assert refused.status_code == 403 and "root" in refused.get_json()["detail"]
+    do_task(agents.backoffice, iid, "Activity_approve_payment", approved=True)
+
+    # The order is paid out at the cash desk: the cashier checks the identity first.
+    assert topics(automation.run_jobs(iid)) == ["payments.order"]
+    payout = open_task(agents.cashier, iid, "Activity_cash_payout")
+    assert payout["queue"] == "cash_desk"
+    assert agents.backoffice.get(f"/tasks/{payout['id']}").status_code == 403
+    agents.cashier.post(f"/tasks/{payout['id']}/assignment")
+    unchecked = complete(agents.cashier, payout["id"], identity_checked=False, identity_document="X")
+    assert unchecked.status_code == 422 and unchecked.get_json()["errors"][0]["field"] == "identity_checked"
+    assert complete(agents.cashier, payout["id"], identity_checked=True,
+                    identity_document="CNI 123456").status_code == 200
+    assert topics(automation.run_jobs(iid)) == ["payments.payout", "pdf.render", "notify", "cases.update"]
+
+    body = instance_of(agents.cashier, iid)
+    assert body["status"] == "completed" and "Activity_transfer_file" not in body["completedElementIds"]
+    [payment] = rows(app, Payment, Payment.reference == f"PAY-{number}")
+    assert (payment.method, payment.status, str(payment.amount), payment.iban) == ("cash", "paid", amount, None)
+    [(recipients, message)] = smtp.messages
+    assert recipients == ["helene.dupre@example.org"] and amount in message["Subject"]
+    assert "remis au guichet" in message.get_content()
+    assert rows(app, Case, Case.number == number)[0].status == "closed"
+
+
+def test_claims_are_refused_when_not_eligible_by_the_table_by_the_rules_or_for_missing_documents(  # type: ignore[no-untyped-def]
+        app, deployed, people, agents, automation):
+    from tests.processes.test_inquiry_and_escalation import letter_text
+
+    # Jean has no contribution on record: the eligibility table says no.
+    jean = open_case(agents.counter, PROCESS, people.reg.jean, "old_age_pension")
+    j_number, j_iid = jean["case"]["number"], jean["processInstance"]["id"]
+    assert record_claim(agents.counter, j_iid, payment_method="cash").status_code == 200
+    assert complete_documents(agents, automation, j_number, j_iid, PENSION_DOCUMENTS) == [
+        "cases.update", "benefits.facts", "pdf.render", "cases.update"]
+    body = instance_of(agents.counter, j_iid)
+    assert body["variables"]["eligible"] is False
+    assert body["variables"]["eligibility_reason"] == "fewer than 3,240 contribution days"
+    assert "Event_claim_refused" in body["completedElementIds"]
+    assert "fewer than 3,240 contribution days" in letter_text(app, body["variables"]["refusal_letter"])
+    assert rows(app, Case, Case.number == j_number)[0].status == "closed"
+
+    # Rose has the days and the age, but nothing in the last 96 months: the rules refuse (BPMN error).
+    rose = open_case(agents.counter, PROCESS, people.rose, "old_age_pension")
+    r_number, r_iid = rose["case"]["number"], rose["processInstance"]["id"]
+    assert record_claim(agents.counter, r_iid, payment_method="transfer").status_code == 200
+    ran = complete_documents(agents, automation, r_number, r_iid, PENSION_DOCUMENTS)
+    assert ran == ["cases.update", "benefits.facts", "benefits.amount", "pdf.render", "cases.update"]
+    body = instance_of(agents.counter, r_iid)
+    assert body["variables"]["eligible"] is True and body["variables"]["errorCode"] == "NOT_ELIGIBLE"
+    assert "96 months" in body["variables"]["errorMessage"]
+    assert "Event_claim_refused" in body["completedElementIds"] and body["incidents"] == []
+    assert rows(app, Payment, Payment.reference == f"PAY-{r_number}") == []
+
+    # Hélène never brings her documents: the deadline of the called process ends the claim.
+    helene = open_case(agents.counter, PROCESS, people.reg.helene, "sickness_allowance")
+    h_number, h_iid = helene["case"]["number"], helene["processInstance"]["id"]
+    assert record_claim(agents.counter, h_iid, payment_method="cash", leave_start=date.today().isoformat(),
+                        leave_end=date.today().isoformat()).status_code == 200
+    do_task(agents.counter, h_iid, "Activity_file_documents", documents_filed=0)
+    assert topics(automation.run_jobs(h_iid)) == ["cases.documents", "pdf.render", "pdf.render"]
+    fired = agents.supervisor.post(f"/process-instances/{h_iid}/timer-firing", json={"elementId": "Event_deadline"})
+    assert fired.status_code == 200
+    assert topics(automation.run_jobs(h_iid)) == ["cases.update", "pdf.render", "cases.update"]
+    body = instance_of(agents.counter, h_iid)
+    assert body["status"] == "completed" and body["variables"]["documents_complete"] is False
+    text = letter_text(app, body["variables"]["refusal_letter"])
+    assert "sick_leave" in text and "payslip" in text
+    history = agents.counter.get(f"/process-instances/{h_iid}/history").get_json()
+    outcomes = [e["details"]["outcome"] for e in history if e["type"] == "case_updated"]
+    assert outcomes[-1] == "refused: documents missing"
+
+
+def test_a_benefit_case_is_for_a_person_and_a_benefit_the_rules_know(  # type: ignore[no-untyped-def]
+        app, deployed, people, agents):
+    def post(subject: str, case_type: str) -> Any:
+        return agents.counter.post("/cases", json={"processDefinitionKey": PROCESS, "channel": "counter",
+                                                   "subject": subject, "caseType": case_type})
+
+    employer_claim = post(people.reg.employer, "old_age_pension")
+    assert employer_claim.status_code == 422 and "person" in employer_claim.get_json()["detail"]
+    housing = post(people.reg.jean, "housing")
+    assert housing.status_code == 422 and "old_age_pension" in housing.get_json()["detail"]
+    assert rows(app, Case) == []
