@@ -176,13 +176,23 @@ def throughput(app: Any, n: int) -> float:
 
 
 class QueuePoller(threading.Thread):
-    """Reads the queue `bench` every 2 ms and records when each instance's task first shows."""
+    """Reads the queue `bench` every 2 ms and records when each awaited instance's task first shows.
+
+    It asks for the instances it still waits for (not for ids above the last seen: two workers commit
+    out of id order).
+    """
 
     def __init__(self, app: Any) -> None:
         super().__init__(daemon=True)
         self.app = app
+        self.awaited: set[int] = set()
         self.seen: dict[int, float] = {}
+        self.lock = threading.Lock()
         self.stop = threading.Event()
+
+    def expect(self, instance_id: int) -> None:
+        with self.lock:
+            self.awaited.add(instance_id)
 
     def run(self) -> None:
         from sqlalchemy import select
@@ -190,16 +200,19 @@ class QueuePoller(threading.Thread):
         from app.extensions import db
         from app.models import HumanTask
 
-        last = 0
         with self.app.app_context():
             while not self.stop.is_set():
-                rows = db.session.execute(select(HumanTask.id, HumanTask.instance_id).where(
-                    HumanTask.queue == "bench", HumanTask.id > last).order_by(HumanTask.id)).all()
-                db.session.rollback()
-                now = time.time()
-                for task_id, instance_id in rows:
-                    self.seen.setdefault(instance_id, now)
-                    last = max(last, task_id)
+                with self.lock:
+                    awaited = sorted(self.awaited)[:500]
+                if awaited:
+                    found = db.session.scalars(select(HumanTask.instance_id).where(
+                        HumanTask.queue == "bench", HumanTask.instance_id.in_(awaited))).all()
+                    db.session.rollback()
+                    now = time.time()
+                    with self.lock:
+                        for instance_id in found:
+                            self.seen.setdefault(instance_id, now)
+                            self.awaited.discard(instance_id)
                 time.sleep(0.002)
             db.session.remove()
 
@@ -224,6 +237,7 @@ def latency(app: Any, n: int, rate: float) -> list[float]:
             instance = start_process("bench_noop_job", user)
             db.session.commit()
             committed[instance.id] = time.time()
+            poller.expect(instance.id)
             dispatch_after_commit()
         db.session.remove()
     deadline = time.time() + 60
@@ -267,7 +281,8 @@ def main() -> None:
             jobs_per_s = throughput(app, args.jobs)
             latencies = latency(app, args.latency, args.rate)
             entry = {"pings_per_s": pings, "jobs_per_s": jobs_per_s, "latency_p50_ms": percentile(latencies, 0.5),
-                     "latency_p95_ms": percentile(latencies, 0.95), "latency_max_ms": max(latencies)}
+                     "latency_p95_ms": percentile(latencies, 0.95), "latency_max_ms": max(latencies),
+                     "load_avg_1min": os.getloadavg()[0]}
             results["runs"].append(entry)
             print(f"run {run + 1}: " + ", ".join(f"{k} {v:.1f}" for k, v in entry.items()), flush=True)
     finally:
