@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.errors import AppError, ValidationFailedError
 from app.extensions import db
 from app.models._types import utcnow
 from app.models.registry import Case, Payment, Person
@@ -26,7 +27,6 @@ from app.services import projections, registry
 from app.services.benefits import PAYMENT_METHODS, check_prepared_amount
 from app.services.documents_storage import get_storage
 from app.services.pain001 import BatchError, CreditTransfer, Debtor, build_batch, check_batch
-from app.errors import AppError, NotFoundError, ValidationFailedError
 from workflows.helpers import is_valid_iban
 
 KIND_LABELS = {"sickness_allowance": "Indemnites journalieres maladie", "old_age_pension": "Pension de vieillesse"}
@@ -74,7 +74,7 @@ def order_payment(variables: Mapping[str, Any], instance_id: int, *, today: date
         raise PaymentError("AMOUNT_MISMATCH", exc.detail) from exc
     try:
         person = registry.get_person(str(variables.get("ssn")))
-    except (AppError, NotFoundError) as exc:
+    except AppError as exc:
         raise PaymentError("PERSON_UNKNOWN", exc.detail) from exc
     method = variables.get("payment_method")
     if method not in PAYMENT_METHODS:

@@ -229,7 +229,7 @@ def test_claims_are_refused_when_not_eligible_by_the_table_by_the_rules_or_for_m
 
     # Hélène never brings her documents: the deadline of the called process ends the claim.
     helene = open_case(agents.counter, PROCESS, people.reg.helene, "sickness_allowance")
-    h_number, h_iid = helene["case"]["number"], helene["processInstance"]["id"]
+    h_iid = helene["processInstance"]["id"]
     assert record_claim(agents.counter, h_iid, payment_method="cash", leave_start=date.today().isoformat(),
                         leave_end=date.today().isoformat()).status_code == 200
     do_task(agents.counter, h_iid, "Activity_file_documents", documents_filed=0)

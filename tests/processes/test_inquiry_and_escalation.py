@@ -25,9 +25,8 @@ def due_in(task: dict[str, Any], created: dict[str, Any] | None = None) -> timed
 def letter_text(app: Any, stored: dict[str, Any]) -> str:
     import io
 
-    with app.app_context():
-        with build_storage(app.config).open(stored["objectKey"]) as handle:
-            data = handle.read()
+    with app.app_context(), build_storage(app.config).open(stored["objectKey"]) as handle:
+        data = handle.read()
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         return "\n".join(page.extract_text() or "" for page in pdf.pages)
 
