@@ -47,7 +47,7 @@ def run_command(host: str, port: int, workers: bool) -> None:
     if workers:
         data_dir = Path(app.config["DATA_DIR"])
         children.append(subprocess.Popen(_celery_command("worker", "--loglevel=INFO", "--concurrency=2",
-                                                         "-Q", "celery")))
+                                                         "-Q", app.config["CELERY_QUEUE"])))
         children.append(subprocess.Popen(_celery_command("beat", "--loglevel=INFO",
                                                          f"--schedule={data_dir / 'celerybeat-schedule'}")))
     click.echo(f"Guichet on http://{host}:{port}/  (data in {app.config['DATA_DIR']})")

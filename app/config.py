@@ -64,6 +64,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOB_DISPATCH_GRACE_SECONDS", 10.0, "A committed job still unsent after this is sent by the sweeper.",
             float),
     Setting("OPERATION_MODULES", "", "Extra modules (comma separated) registering worker operations by topic."),
+    Setting("CELERY_QUEUE", "celery", "Broker queue of the tasks (deployments sharing a broker use one each)."),
     Setting("HTTP_ALLOWED_HOSTS", "", "Hosts the `http` operation may call (comma separated; empty: any)."),
     Setting("REQUIRE_SERVICES", False, "Tests: fail instead of skip when PostgreSQL/Redis are missing.", _bool),
 )

@@ -58,6 +58,7 @@ def celery_init_app(app: Flask) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
+        task_default_queue=app.config.get("CELERY_QUEUE") or "celery",
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

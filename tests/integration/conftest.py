@@ -1,11 +1,13 @@
 """Integration fixtures: a PostgreSQL database of their own, a Redis broker, and real Celery worker processes.
 
-The database is the server of GUICHET_TEST_DATABASE_URL (default: the Makefile's) with the name
-suffixed `_integration`, so these tests never touch the schema the rest of the suite uses. The
-broker is Redis at 127.0.0.1:6379, database GUICHET_INTEGRATION_REDIS_DB (default 11), flushed
-before each test. Workers are `python -m celery -A workers.worker worker` subprocesses in their own
-process group (so that kill -9 takes the pool with it), configured through GUICHET_* variables
-with short leases and a fast sweeper, and loading the `test.*` operations.
+The database is on the server of GUICHET_TEST_DATABASE_URL (default: the Makefile's), named
+`<name>_integration_<pid>`: created for the session and dropped after it, so these tests never
+touch the schema the rest of the suite uses, nor a concurrent run's (the machine is shared). The
+broker is Redis at 127.0.0.1:6379, database GUICHET_INTEGRATION_REDIS_DB (default 11), with a queue
+of this run's own (`guichet-test-<pid>`), purged before each test. Workers are `python -m celery -A
+workers.worker worker` subprocesses in their own process group (so that kill -9 takes the pool with
+it), configured through GUICHET_* variables with short leases and a fast sweeper, and loading the
+`test.*` operations.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_DB = int(os.environ.get("GUICHET_INTEGRATION_REDIS_DB", "11"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 # Short enough for tests to see recoveries within seconds; the defaults are for production.
+QUEUE = f"guichet-test-{os.getpid()}"
 FAST_SETTINGS = {
+    "CELERY_QUEUE": QUEUE,
     "JOB_LEASE_SECONDS": "2",
     "JOB_SEND_TIMEOUT_SECONDS": "4",
     "JOB_DISPATCH_GRACE_SECONDS": "1",
@@ -42,41 +46,66 @@ FAST_SETTINGS = {
 
 
 def integration_database_url() -> str:
-    """The integration database: the test server, database name + `_integration`."""
+    """This run's integration database: the test server, database name + `_integration_<pid>`."""
     base = TEST_DATABASE_URL if TEST_DATABASE_URL.startswith("postgresql") else DEFAULT_PG
     url = make_url(base)
-    return url.set(database=f"{url.database or 'test'}_integration").render_as_string(hide_password=False)
+    name = f"{url.database or 'test'}_integration_{os.getpid()}"
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
-def _prepare_database(url: str) -> None:
-    """Create the database when missing and start from an empty schema."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _admin_engine(url: str) -> Any:
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _create_database(url: str) -> None:
+    """Create this run's database; drop those of runs that died without cleaning up."""
     target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    prefix = target.database.rsplit("_", 1)[0] + "_"
+    admin = _admin_engine(url)
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": target.database}).scalar()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            for (name,) in conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                        {"p": prefix.replace("_", r"\_") + "%"}):
+                pid = name.rsplit("_", 1)[-1]
+                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
         admin.dispose()
-    engine = create_engine(url)
+
+
+def _drop_database(url: str) -> None:
+    admin = _admin_engine(url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     finally:
-        engine.dispose()
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
+def pg_url() -> Iterator[str]:
     url = integration_database_url()
     try:
-        _prepare_database(url)
+        _create_database(url)
     except Exception as exc:  # noqa: BLE001
         service_missing(f"PostgreSQL for integration tests at {url} ({type(exc).__name__})")
-    return url
+    yield url
+    try:
+        _drop_database(url)
+    except Exception as exc:  # noqa: BLE001 - the next run drops it
+        print(f"integration database {url} not dropped: {type(exc).__name__}")
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +170,7 @@ def integration_env(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def env(integration_env: Env) -> Iterator[Env]:
-    """The integration environment with empty process tables and an empty broker."""
+    """The integration environment with empty process tables and an empty queue."""
     import redis
 
     import tests.integration.operations as test_ops
@@ -153,7 +182,8 @@ def env(integration_env: Env) -> Iterator[Env]:
         with db.engine.begin() as conn:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         test_ops.clear_tables(db.engine)
-    redis.Redis.from_url(integration_env.broker_url).flushdb()
+    client = redis.Redis.from_url(integration_env.broker_url)
+    client.delete(QUEUE, *client.keys(f"{QUEUE}*"))  # this run's queue only: others may share the broker
     with app.app_context():
         yield integration_env
         db.session.remove()
