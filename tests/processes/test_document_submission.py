@@ -148,7 +148,7 @@ def test_without_an_e_mail_address_the_reminder_is_a_phone_task_and_a_slow_readi
     do_task(agents.counter, iid, "Activity_file_documents", documents_filed=1)
     automation.run_jobs(iid)
     assert "Event_look_again" in {w["elementId"] for w in instance_of(agents.counter, iid)["waitingFor"]}
-    # The look-again timer fires (an operator fires it now; the sweeper would in ten minutes): the documents
+    # The look-again timer fires (an operator fires it now; the sweeper would within a minute): the documents
     # are listed again, still unread, and the wait resumes.
     fire(agents.supervisor, iid, "Event_look_again")
     assert [t for t, _ in automation.run_jobs(iid)] == ["cases.documents"]

@@ -84,18 +84,19 @@ def test_a_document_submission_runs_on_the_workers(env: Env, workers: Workers) -
     reg = make_registry(env.app)
     assert env.api("ana").deploy(*shipped_files()).status_code == 201
     people = agents(env)
-    workers.start("processes", concurrency=2)
+    workers.start("processes", concurrency=2, beat=True)
 
     opened = people["carla"].post("/cases", json={"processDefinitionKey": "document_submission",
                                                   "subject": reg.jean, "caseType": "change_bank_details",
-                                                  "channel": "counter"})
+                                                  "channel": "counter", "variables": {"ocr_poll_after": "PT2S"}})
     assert opened.status_code == 201, opened.get_json()
     number, iid = opened.get_json()["case"]["number"], opened.get_json()["processInstance"]["id"]
     for document_type in ("id_card", "bank_details"):
         file_document(people["carla"], number, document_type)
     do_task(people["carla"], iid, "Activity_file_documents", documents_filed=2)
 
-    # Listing, receipt, OCR of both documents and the checklist all happen on the worker.
+    # Listing, receipt, OCR of both documents and the checklist all happen on the worker. A document read
+    # while the instance was not yet waiting for it is caught by the look-again timer (beat).
     wait_until(lambda: open_tasks(iid) == ["Activity_validate_documents"], timeout=90,
                message="documents read and checked")
     variables = people["bruno"].get(f"/process-instances/{iid}").get_json()["variables"]
