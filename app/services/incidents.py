@@ -42,12 +42,12 @@ def search_incidents(actor: User, flt: Any = None, sort: Any = None, page: Any =
             raise BadRequestError("filter.state must be open or resolved",
                                   [{"field": "filter.state", "message": "open or resolved"}])
         conds.append(Incident.state == flt["state"])
-    for key, column in (("topic", Incident.topic), ("elementId", Incident.element_id)):
+    for key, text_column in (("topic", Incident.topic), ("elementId", Incident.element_id)):
         if key in flt:
             if not isinstance(flt[key], str):
                 raise BadRequestError(f"filter.{key} must be a string",
                                       [{"field": f"filter.{key}", "message": "string"}])
-            conds.append(column == flt[key])
+            conds.append(text_column == flt[key])
     keys = parse_sort(sort, SORT_FIELDS, [SortKey(Incident.created_at, True)], Incident.id)
     stmt = select(Incident).where(*conds)
     count_stmt = select(func.count()).select_from(Incident).where(*conds)

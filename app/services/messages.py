@@ -57,7 +57,7 @@ def event_start_definitions(kind: str, name: str) -> list[tuple[ProcessDefinitio
     definitions = db.session.scalars(select(ProcessDefinition).join(
         latest, and_(ProcessDefinition.key == latest.c.key, ProcessDefinition.version == latest.c.version))
         .order_by(ProcessDefinition.key))
-    found = []
+    found: list[tuple[ProcessDefinition, StartTrigger]] = []
     for definition in definitions:
         cache_key = (definition.id, definition.checksum)
         with _triggers_lock:
