@@ -1,7 +1,7 @@
 """documents: filed documents, per-page OCR text, and the full-text index of each database
 
 Revision ID: 0004_documents
-Revises: 0001
+Revises: 0003_registry
 Create Date: 2026-11-21 12:00:00
 
 PostgreSQL: document_pages.search_vector is a generated tsvector (French + English
@@ -15,10 +15,10 @@ import app.models._types
 
 # revision identifiers, used by Alembic.
 revision = '0004_documents'
-down_revision = '0001'
+# documents.case_id points to the registry's cases table: it comes after it.
+down_revision = '0003_registry'
 branch_labels = None
-# documents.case_id points to the registry's cases table.
-depends_on = ('0003_registry',)
+depends_on = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
