@@ -58,3 +58,8 @@ def load_demo() -> None:
         return
     load_demo_data()
     db.session.commit()
+    from app.services.demo_cases import start_demo_cases
+
+    # The open demo cases get their process instance (once the shipped processes are deployed).
+    start_demo_cases()
+    db.session.commit()

@@ -132,12 +132,19 @@ def open_case_process(process_key: Any, subject_raw: Any, case_type: Any, channe
     registry.log_record_access(actor, subject.type, subject.value, "case")
     case = registry.open_case(subject.value, case_type, channel, actor.username, process_key=definition.key,
                               summary=summary)
+    return case, start_case_process(case, subject, actor, extra)
+
+
+def start_case_process(case: Case, subject: Subject, actor: User, variables: dict[str, Any] | None = None
+                       ) -> ProcessInstance:
+    """Start the process of an open case (its process_key) with the case's variables and link them."""
+    key = case.process_key or ""
     # The case's own variables win over the caller's: processes rely on them.
-    start_variables = {**extra, **case_variables(case, subject, definition.key)}
-    instance = processes.start_process(definition.key, actor, business_key=case.number, variables=start_variables)
+    start_variables = {**(variables or {}), **case_variables(case, subject, key)}
+    instance = processes.start_process(key, actor, business_key=case.number, variables=start_variables)
     case.process_instance_id = instance.id
     db.session.flush()
-    return case, instance
+    return instance
 
 
 def get_case(number: str, reader: User) -> Case:
