@@ -68,15 +68,23 @@ class Execution:
             if self.task_count() > limit:
                 raise TaskLimitError(f"instance exceeds {limit} tasks (last element {_element(task)})")
 
-        try:
-            self.workflow.do_engine_steps(did_complete_task=guard)
-        except WorkflowError:
-            raise
-        except Exception as exc:
-            raise _script_error(exc) from exc
-        if self.task_count() > limit:
-            raise TaskLimitError(f"instance exceeds {limit} tasks")
-        stuck = [t for t in self.all_tasks() if t.state == TaskState.READY and not t.task_spec.manual]
+        previous: set[str] | None = None
+        for _attempt in range(5):
+            try:
+                self.workflow.do_engine_steps(did_complete_task=guard)
+            except WorkflowError:
+                raise
+            except Exception as exc:
+                raise _script_error(exc) from exc
+            if self.task_count() > limit:
+                raise TaskLimitError(f"instance exceeds {limit} tasks")
+            stuck = [t for t in self.all_tasks() if t.state == TaskState.READY and not t.task_spec.manual]
+            # Some steps leave work READY at their very end (a cycle timer after its last firing): another
+            # pass runs it. The depth trap makes no progress at all: the same tasks stay READY.
+            ids_now = {str(t.id) for t in stuck}
+            if not stuck or ids_now == previous:
+                break
+            previous = ids_now
         if stuck:
             ids = sorted({_element(t) for t in stuck})
             raise EngineStalledError(
