@@ -1,10 +1,10 @@
 """Payments of approved benefits: the payment order, the bank transfer file (pain.001), the cash payout.
 
 Run by worker operations (workers/operations/payments.py) with the variables of a benefit_payment
-instance. Each step is idempotent by the case: one claim gives one payment order, referenced
-`PAY-<case number>`; a retried job finds it and does the same thing again (the transfer file is
-built from the stored order, so a retry stores the very same bytes). Their writes are flushed, not
-committed: the job runner commits them together with the completion of the BPMN task.
+instance; the services flush, the operation commits. Each step is idempotent by the case: one
+claim gives one payment order, referenced `PAY-<case number>`; a retried job finds it and does the
+same thing again (the transfer file is built from the stored order, so a retry stores the very
+same bytes).
 
 A transfer payment is marked `paid` once its transfer file is issued (a bank's return is the
 `returned` status, handled outside this process); a cash payment once the cashier paid it out.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import NotFoundError
+from app.extensions import db
 from app.services import cases
 from app.services.operations import JobContext, JobError, operation
 
@@ -22,9 +23,11 @@ def update_case(ctx: JobContext) -> dict[str, Any]:
     """Input `case_number`, `status`, `outcome`, `only_for_process`; result: the case's number and status."""
     params = ctx.input
     try:
-        return cases.update_case(params.get("case_number"), ctx.instance_id, "worker", status=params.get("status"),
-                                 outcome=params.get("outcome"), only_for_process=params.get("only_for_process"))
+        result = cases.update_case(params.get("case_number"), ctx.instance_id, "worker", status=params.get("status"),
+                                   outcome=params.get("outcome"), only_for_process=params.get("only_for_process"))
     except NotFoundError as exc:
         raise JobError("CASE_UNKNOWN", exc.detail) from exc
     except ValueError as exc:
         raise JobError("INVALID_CASE_UPDATE", str(exc)) from exc
+    db.session.commit()  # the case's status stands even if the result waits for a suspended instance
+    return result
