@@ -74,7 +74,13 @@ def test_a_complex_question_goes_to_the_technical_team_and_its_answer_comes_back
     opened = open_case(agents.counter, PROCESS, people.reg.helene, channel="portal",
                        question="Deux employeurs ont déclaré les mêmes mois : mon plafond est-il bien calculé ?")
     number, iid = opened["case"]["number"], opened["processInstance"]["id"]
-    do_task(agents.backoffice, iid, "Activity_answer_inquiry", resolved=False,
+    task = open_task(agents.backoffice, iid, "Activity_answer_inquiry")
+    agents.backoffice.post(f"/tasks/{task['id']}/assignment")
+    # Whether the question is complex must be said: the gateway reads it.
+    unsaid = agents.backoffice.post(f"/tasks/{task['id']}/completion", json={"variables": {
+        "resolved": True, "answer": "Voir le relevé."}})
+    assert unsaid.status_code == 422 and unsaid.get_json()["errors"][0]["field"] == "complex"
+    do_task(agents.backoffice, iid, "Activity_answer_inquiry", resolved=False, complex=True,
             answer="Question transmise au service technique.")
     task = open_task(agents.tech, iid, "Activity_technical_answer")
     assert task["queue"] == "technical" and abs(due_in(task) - timedelta(days=3)) < timedelta(seconds=5)
