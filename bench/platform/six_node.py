@@ -24,7 +24,21 @@ sys.path.insert(0, str(ROOT))
 BPMN = ROOT / "tests" / "data" / "bpmn" / "six_node.bpmn"
 FORM = ("review-schema.json", json.dumps({"type": "object", "properties": {"approved": {"type": "boolean"}},
                                           "required": ["approved"]}).encode())
-PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# A database of its own: test runs reset theirs at any moment.
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_platform")
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database when it does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
 
 
 def plain_library(n: int) -> float:
@@ -66,6 +80,7 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine, text
 
     if url.startswith("postgresql"):
+        ensure_database(url)
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
