@@ -97,7 +97,7 @@ def make_job_sender(app: Flask, celery_app: Celery) -> Any:
     """The function that hands committed job ids to the broker and marks them sent."""
 
     def send(job_ids: list[int]) -> None:
-        from app.services.jobs import mark_sent
+        from app.services.dispatch import mark_sent
 
         if celery_app.conf.task_always_eager:
             for job_id in job_ids:

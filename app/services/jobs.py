@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import secrets
 import socket
 import threading
@@ -39,6 +38,7 @@ from app.models._types import utcnow
 from app.models.automation import INTERNAL_TOPICS
 from app.services import automation, processes, projections
 from app.services.dispatch import discard_pending, dispatch_after_commit
+from app.services.job_retries import backoff_delay, retry_policy
 from app.services.operations import JobContext, JobError, get_operation
 from workflows import Execution, TaskNotFoundError, TaskNotReadyError, WorkflowError
 
@@ -47,10 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACTOR = "worker"
 CLAIMABLE = ("pending", "sent")
-MAX_BACKOFF_SECONDS = 3600.0
 MAX_ERROR_LENGTH = 4000
-# Internal topics: (retries, backoff base). A message may arrive before its receiver waits: retry a while.
-INTERNAL_POLICIES = {"bpmn.message": (5, 1.0), "bpmn.signal": (3, 2.0)}
 
 
 class _Superseded(Exception):
@@ -109,42 +106,6 @@ def commit_unit(work: Callable[[], T]) -> T:
         raise
     dispatch_after_commit()
     return result
-
-
-def backoff_delay(base: float, attempt: int) -> float:
-    """Seconds before retry number `attempt` (1, 2, ...): base x 2^(attempt-1), +-10 % jitter, capped."""
-    delay = min(base * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
-    return delay * random.uniform(0.9, 1.1)
-
-
-def retry_policy(topic: str, definition_id: int | None, element_id: str,
-                 checksum: str | None = None) -> tuple[int, float]:
-    """(retries, backoff base seconds): the diagram's `retries` wins over the operation's default."""
-    if topic in INTERNAL_POLICIES:
-        return INTERNAL_POLICIES[topic]
-    op = get_operation(topic)
-    retries, backoff = (op.retries, op.backoff_seconds) if op else (3, 10.0)
-    diagram = _diagram_retries(definition_id, checksum) if definition_id is not None else {}
-    if diagram.get(element_id) is not None:
-        retries = int(diagram[element_id])  # type: ignore[arg-type]
-    return max(retries, 0), backoff
-
-
-_retries_cache: dict[tuple[int, str], dict[str, int | None]] = {}
-
-
-def _diagram_retries(definition_id: int, checksum: str | None) -> dict[str, int | None]:
-    """`retries` of each service task of a definition (cached: a deployed definition never changes)."""
-    if checksum is not None and (definition_id, checksum) in _retries_cache:
-        return _retries_cache[(definition_id, checksum)]
-    row = db.session.execute(select(ProcessDefinition.model, ProcessDefinition.checksum)
-                             .where(ProcessDefinition.id == definition_id)).one_or_none()
-    if row is None:
-        return {}
-    found = {t["element_id"]: t.get("retries") for t in (row.model or {}).get("service_tasks", [])}
-    # Keyed by checksum too: a database emptied and refilled (tests, restores) reuses ids.
-    _retries_cache[(definition_id, row.checksum)] = found
-    return found
 
 
 def relax_commit() -> None:
@@ -516,38 +477,3 @@ def recover_lost_job(job_id: int) -> str:
     log.warning("job %s (%s): worker %s lost it (lease expired)", job.id, job.topic, job.worker)
     return fail_job(claim, "WORKER_LOST", f"the worker running it ({job.worker}) stopped (lease expired)",
                     retryable=True, lost=True)
-
-
-# ----- sending --------------------------------------------------------------------------------
-def mark_sent(job_ids: list[int]) -> None:
-    """Record that jobs were handed to the broker (own connection: called after the request's commit)."""
-    if not job_ids:
-        return
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))  # soft state, see relax_commit
-        conn.execute(update(Job).where(Job.id.in_(job_ids), Job.state == "pending")
-                     .values(state="sent", sent_at=utcnow()))
-
-
-def unmark_sent(job_ids: list[int]) -> None:
-    """Put jobs the broker did not take back in the outbox."""
-    if not job_ids:
-        return
-    with db.engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id.in_(job_ids), Job.state == "sent")
-                     .values(state="pending", sent_at=None))
-
-
-def send_jobs(job_ids: list[int]) -> bool:
-    """Hand jobs to the installed sender now; False (jobs back in the outbox) when it fails or is absent."""
-    sender = current_app.extensions.get("guichet_job_sender")
-    if sender is None or not job_ids:
-        return False
-    try:
-        sender(list(job_ids))
-        return True
-    except Exception:
-        log.warning("could not send %d job(s); they stay in the outbox", len(job_ids), exc_info=True)
-        unmark_sent(job_ids)
-        return False

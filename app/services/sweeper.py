@@ -23,7 +23,7 @@ from sqlalchemy import exists, select, text, update
 from app.extensions import db
 from app.models import Job, ProcessInstance
 from app.models._types import utcnow
-from app.services import jobs, timers
+from app.services import dispatch, jobs, timers
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
         report.timers_fired = timers.fire_due_timers(now or utcnow())
         report.jobs_recovered = recover_lost_jobs(now or utcnow())
         to_send = jobs_to_send(now or utcnow())
-        if to_send and jobs.send_jobs(to_send):
+        if to_send and dispatch.send_jobs(to_send):
             report.jobs_sent = len(to_send)
         if report.timers_fired or report.jobs_recovered or to_send:
             log.info("sweep: %d timer(s) fired, %d lost job(s) recovered, %d job(s) sent (of %d due)",

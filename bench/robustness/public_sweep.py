@@ -183,9 +183,9 @@ class Guichet:
             from app.services.users import hash_password
             db.session.add(User(username="root", role="admin", password_hash=hash_password("pw-secret-123")))
             db.session.commit()
-        from app.services import jobs
+        from app.services import dispatch
         from app.services.dispatch import set_job_sender
-        set_job_sender(self.app, lambda ids: jobs.mark_sent(ids))
+        set_job_sender(self.app, lambda ids: dispatch.mark_sent(ids))
         self.client = self.app.test_client()
         r = self.client.post("/api/v1/auth/token", json={"username": "root", "password": "pw-secret-123"})
         self.headers = {"Authorization": f"Bearer {r.get_json()['access_token']}"}

@@ -174,7 +174,7 @@ class Automation:
 @pytest.fixture
 def automation(app: Any) -> Iterator[Automation]:
     """Jobs are recorded as sent instead of going to a broker; tests run them with run_jobs."""
-    from app.services import jobs
+    from app.services import dispatch
     from app.services.dispatch import set_job_sender
 
     runner = Automation(app)
@@ -182,7 +182,7 @@ def automation(app: Any) -> Iterator[Automation]:
 
     def sender(job_ids: list[int]) -> None:
         runner.sent.extend(job_ids)
-        jobs.mark_sent(job_ids)
+        dispatch.mark_sent(job_ids)
 
     set_job_sender(app, sender)
     yield runner

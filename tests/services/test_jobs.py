@@ -16,9 +16,9 @@ import tests.integration.operations as test_ops
 from app.extensions import db
 from app.models import ElementCounter, Job
 from app.models._types import utcnow
-from app.services import jobs, sweeper
+from app.services import dispatch, jobs, sweeper
 from app.services.dispatch import set_job_sender
-from app.services.jobs import backoff_delay, retry_policy
+from app.services.job_retries import backoff_delay, retry_policy
 from tests.integration.support import (
     count,
     deploy,
@@ -72,7 +72,7 @@ def sent(app: Any) -> Any:
 
     def sender(job_ids: list[int]) -> None:
         recorded.extend(job_ids)
-        jobs.mark_sent(job_ids)
+        dispatch.mark_sent(job_ids)
 
     set_job_sender(app, sender)
     yield recorded
