@@ -24,12 +24,11 @@ from .parser import (
     SPIFF_NS,
     AsyncServiceTask,
     GuichetParser,
-    XmlRejectedError,
     normalize_multi_instance,
-    parse_secure_xml,
 )
 from .routing import form_data_schema, searchable_variables, service_task_info, user_task_info
 from .scripts import check_script
+from .secure_xml import XmlRejectedError, parse_secure_xml
 from .serializer import StateSerializer
 from .views import ProcessModel
 

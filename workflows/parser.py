@@ -41,7 +41,7 @@ from SpiffWorkflow.spiff.parser.task_spec import (
 )
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ServiceTask
 
-from .errors import WorkflowError
+from .secure_xml import parse_secure_xml
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -54,41 +54,6 @@ _CAMUNDA_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee
                        "decisionRef", "resultVariable", "dueDate", "priority", "asyncBefore")
 
 
-class XmlRejectedError(WorkflowError):
-    """The document is not acceptable XML (malformed, DTD, entities); `line` when known."""
-
-    def __init__(self, message: str, line: int | None = None):
-        self.line = line
-        super().__init__(message if line is None else f"line {line}: {message}")
-
-
-_DECLARATION = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-
-
-def _make_xml_parser() -> etree.XMLParser:
-    """An lxml parser that never resolves entities, loads DTDs or touches the network."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_blank_text=False)
-
-
-def parse_secure_xml(data: bytes | str) -> etree._Element:
-    """Parse XML safely; raise XmlRejectedError on syntax errors or any DOCTYPE/entity declaration."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    # Refuse before parsing too: a DOCTYPE is never needed in BPMN/DMN and is the vector of XXE/billion laughs.
-    declaration = _DECLARATION.search(raw)
-    if declaration is not None:
-        line = raw[: declaration.start()].count(b"\n") + 1
-        raise XmlRejectedError("DOCTYPE/DTD and entity declarations are not allowed", line)
-    try:
-        root = etree.fromstring(raw, parser=_make_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise XmlRejectedError(f"malformed XML: {exc.msg}", exc.lineno) from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise XmlRejectedError("DOCTYPE/DTD declarations are not allowed")
-    for _entity in root.iter(etree.Entity):
-        raise XmlRejectedError("entity references are not allowed", _entity.sourceline)
-    return root
 
 
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.DOTALL)
@@ -497,12 +462,10 @@ __all__ = [
     "AsyncServiceTask",
     "GuichetParser",
     "TaskParser",
-    "XmlRejectedError",
     "camunda_extensions",
     "normalize_expression",
     "normalize_feel",
     "normalize_multi_instance",
     "normalize_timer",
-    "parse_secure_xml",
     "zeebe_extensions",
 ]

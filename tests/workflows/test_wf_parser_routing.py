@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from workflows import BpmnValidationError, WorkflowEngine
-from workflows.parser import XmlRejectedError, normalize_expression, normalize_timer, parse_secure_xml
+from workflows.parser import normalize_expression, normalize_timer
 from workflows.routing import form_key_from_file, parse_duration
+from workflows.secure_xml import XmlRejectedError, parse_secure_xml
 
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
       'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
