@@ -1,15 +1,15 @@
 """Request parsing and the one commit at the end of a request."""
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import BadRequestError, ConflictError, PayloadTooLargeError, UnsupportedMediaTypeError
-from app.extensions import db
 from app.models import User
-from app.services.dispatch import discard_pending, dispatch_after_commit
+from app.services.dispatch import commit_once
 
 T = TypeVar("T")
 
@@ -65,15 +65,6 @@ def str_field(body: dict[str, Any], name: str, *, required: bool = False) -> str
 def in_transaction(work: Callable[[], T]) -> T:
     """Run a unit of work and commit once; roll back on any error (a stale write becomes a 409)."""
     try:
-        result = work()
-        db.session.commit()
+        return commit_once(work)
     except StaleDataError as exc:
-        db.session.rollback()
-        discard_pending()
         raise ConflictError("the instance changed meanwhile; try again") from exc
-    except BaseException:
-        db.session.rollback()
-        discard_pending()
-        raise
-    dispatch_after_commit()
-    return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import text, update
@@ -19,6 +20,7 @@ from app.services.projections import PENDING_JOBS_KEY
 log = logging.getLogger(__name__)
 
 JobSender = Callable[[list[int]], None]
+T = TypeVar("T")
 
 
 def set_job_sender(app, sender: JobSender | None) -> None:  # type: ignore[no-untyped-def]
@@ -29,6 +31,22 @@ def set_job_sender(app, sender: JobSender | None) -> None:  # type: ignore[no-un
 def discard_pending() -> None:
     """Forget jobs of a rolled-back transaction."""
     db.session.info.pop(PENDING_JOBS_KEY, None)
+
+
+def commit_once(work: Callable[[], T]) -> T:
+    """Run one unit of work and commit it once; roll back on any error; then send the jobs it created.
+
+    The boundary of every request and every Celery task (DESIGN.md: services only flush).
+    """
+    try:
+        result = work()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        discard_pending()
+        raise
+    dispatch_after_commit()
+    return result
 
 
 def dispatch_after_commit() -> None:

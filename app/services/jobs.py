@@ -37,7 +37,7 @@ from app.models import Incident, Job, ProcessDefinition, ProcessInstance
 from app.models._types import utcnow
 from app.models.automation import INTERNAL_TOPICS
 from app.services import automation, processes, projections
-from app.services.dispatch import discard_pending, dispatch_after_commit
+from app.services.dispatch import commit_once
 from app.services.job_retries import backoff_delay, retry_policy
 from app.services.operations import JobContext, JobError, get_operation
 from workflows import Execution, TaskNotFoundError, TaskNotReadyError, WorkflowError
@@ -97,15 +97,7 @@ def worker_name() -> str:
 
 def commit_unit(work: Callable[[], T]) -> T:
     """Run work in one transaction: commit and send the jobs it created, or roll back on any error."""
-    try:
-        result = work()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        discard_pending()
-        raise
-    dispatch_after_commit()
-    return result
+    return commit_once(work)
 
 
 def relax_commit() -> None:

@@ -21,9 +21,8 @@ from celery import current_app as current_celery
 from celery import shared_task
 from flask import current_app
 
-from app.extensions import db
 from app.services import document_ocr, documents
-from app.services.dispatch import discard_pending, dispatch_after_commit
+from app.services.dispatch import commit_once
 from app.services.documents_storage import get_storage
 from app.storage import StorageError
 from workers.ocr import OcrError
@@ -46,15 +45,7 @@ class RetryLater(Exception):
 
 def unit_of_work(work: Callable[[], T]) -> T:
     """Run one short unit of work and commit it; roll back on any error; send the jobs it created."""
-    try:
-        result = work()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        discard_pending()
-        raise
-    dispatch_after_commit()
-    return result
+    return commit_once(work)
 
 
 def _languages() -> str:
