@@ -26,7 +26,7 @@ from .parser import (
     GuichetParser,
     normalize_multi_instance,
 )
-from .routing import form_data_schema, searchable_variables, service_task_info, user_task_info
+from .routing import form_data_schema, pinned_version, searchable_variables, service_task_info, user_task_info
 from .scripts import check_script
 from .secure_xml import XmlRejectedError, parse_secure_xml
 from .serializer import StateSerializer
@@ -111,6 +111,9 @@ def _structure_issues(root: Any, filename: str) -> tuple[list[ValidationIssue], 
                 issues.append(ValidationIssue(filename, call.get("id"), "call activity without calledElement"))
             else:
                 calls.append((filename, call.get("id"), called))
+                _version, problem = pinned_version(call)
+                if problem:
+                    issues.append(ValidationIssue(filename, call.get("id"), problem))
         for node in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
             script = node.find(f"{{{NSMAP['bpmn']}}}script")
             if script is None or not (script.text or "").strip():
@@ -363,6 +366,10 @@ def _model(pid: str, filename: str, process: Any, spec: Any, embedded: dict[str,
             if isinstance(ts, (CatchingEvent, ThrowingEvent)):
                 _note_event(model, definition, element_id)
     model.called_processes = sorted(called)
+    for call in process.xpath(".//bpmn:callActivity", namespaces=NSMAP):
+        version, _problem = pinned_version(call)
+        if version is not None and call.get("calledElement"):
+            model.called_versions[call.get("calledElement")] = version
     model.element_ids = seen_ids
     model.decisions = decisions
     model.dmn = {d: dmn_sources[d] for d in decisions if d in dmn_sources}

@@ -260,3 +260,27 @@ def searchable_variables(process_node: Any) -> list[str]:
     """Names listed in the process-level `searchableVariables` property (comma separated)."""
     value = process_properties(process_node).get("searchableVariables") or ""
     return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def pinned_version(call_node: Any) -> tuple[int | None, str | None]:
+    """(version, problem) of a call activity bound to one version of its called process.
+
+    Camunda 7: calledElementBinding="version" with calledElementVersion="N"; any dialect: a
+    `calledVersion` property. (None, None) means: the latest deployed version, resolved at run time.
+    """
+    camunda = "{http://camunda.org/schema/1.0/bpmn}"
+    raw: str | None = None
+    if call_node.get(f"{camunda}calledElementBinding") == "version":
+        raw = call_node.get(f"{camunda}calledElementVersion")
+        if raw is None:
+            return None, "calledElementBinding is 'version' but calledElementVersion is missing"
+    raw = process_properties(call_node).get("calledVersion") or raw
+    if raw is None:
+        return None, None
+    try:
+        version = int(str(raw).strip())
+    except ValueError:
+        return None, f"called version {raw!r} is not a whole number"
+    if version < 1:
+        return None, f"called version {version} must be 1 or more"
+    return version, None

@@ -17,6 +17,8 @@ class ProcessModel:
     file: str
     spec: str
     called_processes: list[str] = field(default_factory=list)
+    # Called process id -> the version a call activity is pinned to (absent: the latest at run time).
+    called_versions: dict[str, int] = field(default_factory=dict)
     user_tasks: list[UserTaskInfo] = field(default_factory=list)
     service_tasks: list[ServiceTaskInfo] = field(default_factory=list)
     generated_forms: dict[str, dict[str, Any]] = field(default_factory=dict)

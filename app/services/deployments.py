@@ -115,7 +115,23 @@ def deploy_files(files: list[tuple[str, bytes]], actor: User) -> DeploymentResul
         if is_new:
             created.append(definition)
     db.session.flush()
+    _check_pinned_versions(models)
     return DeploymentResult(deployment, definitions, created)
+
+
+def _check_pinned_versions(models: list[Any]) -> None:
+    """A call activity pinned to a version needs that version deployed (this deployment included)."""
+    errors = []
+    for model in models:
+        for key, version in model.called_versions.items():
+            found = db.session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key,
+                                                                         ProcessDefinition.version == version))
+            if found is None:
+                errors.append({"file": model.file, "elementId": None,
+                               "message": f"a call activity is pinned to {key} version {version}, which is not deployed"})
+    if errors:
+        # Raised after the rows were added: the request's transaction rolls all of them back.
+        raise ValidationFailedError("call activities name versions that do not exist", errors)
 
 
 def _form_parts(named: dict[str, tuple[str, bytes]], models: list[Any]) -> dict[str, tuple[str, str]]:
@@ -233,6 +249,7 @@ def _model_summary(model: Any) -> dict[str, Any]:
         "searchable_variables": list(model.searchable_variables),
         "element_ids": list(model.element_ids),
         "called_processes": list(model.called_processes),
+        "called_versions": dict(model.called_versions),
     }
 
 

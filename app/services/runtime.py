@@ -35,13 +35,20 @@ def latest_definition(key: str) -> ProcessDefinition | None:
     )
 
 
+def definition_version(key: str, version: int) -> ProcessDefinition | None:
+    """One version of a process definition key."""
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                             ProcessDefinition.version == version))
+
+
 def _called_definitions(definition: ProcessDefinition, seen: set[str]) -> dict[str, ProcessDefinition]:
-    """Latest deployed versions of every process the definition calls, transitively."""
+    """Deployed versions of every process the definition calls, transitively: the pinned one, else the latest."""
     found: dict[str, ProcessDefinition] = {}
+    pinned = definition.model.get("called_versions") or {}
     for key in definition.model.get("called_processes", []):
         if key in seen or key in found:
             continue
-        called = latest_definition(key)
+        called = definition_version(key, pinned[key]) if key in pinned else latest_definition(key)
         if called is not None:
             found[key] = called
             found.update(_called_definitions(called, seen | {definition.key, key}))
