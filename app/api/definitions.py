@@ -6,9 +6,7 @@ from flask import Response, jsonify, request
 from app.api import api_bp
 from app.api.helpers import current_user, in_transaction
 from app.api.views import definition_json, statistics_json
-from app.errors import BadRequestError, NotFoundError
-from app.extensions import db
-from app.models import ProcessDefinition
+from app.errors import BadRequestError
 from app.services import deployments, processes
 from app.uploads import read_deployment_files
 
@@ -30,16 +28,10 @@ def list_process_definitions():  # type: ignore[no-untyped-def]
     return jsonify([definition_json(d) for d in deployments.list_definitions(key)])
 
 
-def _definition(definition_id: int) -> ProcessDefinition:
-    definition = db.session.get(ProcessDefinition, definition_id)
-    if definition is None:
-        raise NotFoundError(f"no process definition {definition_id}")
-    return definition
-
 
 @api_bp.get("/process-definitions/<int:definition_id>")
 def get_process_definition(definition_id: int):  # type: ignore[no-untyped-def]
-    definition = _definition(definition_id)
+    definition = processes.get_definition_by_id(definition_id)
     body = definition_json(definition)
     body["userTasks"] = definition.model.get("user_tasks", [])
     body["serviceTasks"] = definition.model.get("service_tasks", [])
@@ -49,7 +41,7 @@ def get_process_definition(definition_id: int):  # type: ignore[no-untyped-def]
 
 @api_bp.get("/process-definitions/<int:definition_id>/xml")
 def get_process_definition_xml(definition_id: int):  # type: ignore[no-untyped-def]
-    definition = _definition(definition_id)
+    definition = processes.get_definition_by_id(definition_id)
     return Response(definition.bpmn_file.content, mimetype="application/xml")
 
 

@@ -3,13 +3,22 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, update
 
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.extensions import db
-from app.models import ElementCounter, HumanTask, Incident, InstanceEvent, ProcessDefinition, ProcessInstance, User
+from app.models import (
+    ElementCounter,
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    User,
+)
 from app.models._types import utcnow
 from app.services import automation, projections
 from app.services.permissions import OPERATE_ROLES, START_ROLES, require_role
@@ -232,10 +241,17 @@ def instance_history(instance_id: int) -> list[InstanceEvent]:
                                    .order_by(InstanceEvent.at, InstanceEvent.id)))
 
 
+def get_definition_by_id(definition_id: int) -> ProcessDefinition:
+    """A deployed definition version by id, else 404."""
+    definition = db.session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFoundError(f"no process definition {definition_id}")
+    return definition
+
+
 def definition_statistics(definition_id: int) -> list[ElementCounter]:
     """Per-element counters of a definition (active, completed, incidents), kept up to date at every save."""
-    if db.session.get(ProcessDefinition, definition_id) is None:
-        raise NotFoundError(f"no process definition {definition_id}")
+    get_definition_by_id(definition_id)
     return list(db.session.scalars(select(ElementCounter).where(ElementCounter.definition_id == definition_id)
                                    .order_by(ElementCounter.element_id)))
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from app.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from app.extensions import db
 from app.models import ProcessDefinition
-from app.services import dashboard, deployments
+from app.services import dashboard, deployments, processes
 from app.services import forms as form_service
 from app.uploads import read_deployment_files
 from app.web.common import MODELER_ROLES, actor, in_transaction, roles_required
@@ -19,12 +19,6 @@ from app.web.schema_forms import build_fields
 
 modeler_bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
-
-def _definition(definition_id: int) -> ProcessDefinition:
-    definition = db.session.get(ProcessDefinition, definition_id)
-    if definition is None:
-        raise NotFoundError(f"no process definition {definition_id}")
-    return definition
 
 
 def _catalogue() -> list[tuple[str, list[ProcessDefinition]]]:
@@ -66,14 +60,14 @@ def new_diagram():  # type: ignore[no-untyped-def]
 @modeler_bp.get("/<int:definition_id>")
 @roles_required(*MODELER_ROLES)
 def edit_diagram(definition_id: int):  # type: ignore[no-untyped-def]
-    return render_template("modeler/modeler.html", definition=_definition(definition_id), catalogue=_catalogue(),
+    return render_template("modeler/modeler.html", definition=processes.get_definition_by_id(definition_id), catalogue=_catalogue(),
                            forms=dashboard.latest_forms())
 
 
 @modeler_bp.get("/<int:definition_id>/xml")
 @roles_required(*MODELER_ROLES)
 def diagram_xml(definition_id: int):  # type: ignore[no-untyped-def]
-    return Response(_definition(definition_id).bpmn_file.content, mimetype="application/xml")
+    return Response(processes.get_definition_by_id(definition_id).bpmn_file.content, mimetype="application/xml")
 
 
 @modeler_bp.post("/validate")

@@ -43,12 +43,6 @@ def instance_filter(args: Any) -> dict[str, Any]:
     return flt
 
 
-def _definition(definition_id: int) -> ProcessDefinition:
-    definition = db.session.get(ProcessDefinition, definition_id)
-    if definition is None:
-        raise NotFoundError(f"no process definition {definition_id}")
-    return definition
-
 
 @monitor_bp.get("")
 @roles_required(*MONITOR_ROLES)
@@ -74,7 +68,7 @@ def instance_page(instance_id: int):  # type: ignore[no-untyped-def]
     return render_template("monitor/instance.html", instance=instance, incidents=incidents, tasks=tasks,
                            failed=failed, history=processes.instance_history(instance_id),
                            documents=dashboard.instance_documents(instance_id),
-                           definition=_definition(instance.definition_id), can_retry=_retry_service() is not None)
+                           definition=processes.get_definition_by_id(instance.definition_id), can_retry=_retry_service() is not None)
 
 
 @monitor_bp.post("/instances/<int:instance_id>/<action>")
@@ -140,7 +134,7 @@ def instance_document(instance_id: int, document_id: int):  # type: ignore[no-un
 @monitor_bp.get("/definitions/<int:definition_id>")
 @roles_required(*MONITOR_ROLES)
 def definition_page(definition_id: int):  # type: ignore[no-untyped-def]
-    definition = _definition(definition_id)
+    definition = processes.get_definition_by_id(definition_id)
     stats = processes.definition_statistics(definition_id)
     return render_template("monitor/definition.html", definition=definition, stats=stats,
                            versions=deployments.list_definitions(definition.key),
@@ -151,7 +145,7 @@ def definition_page(definition_id: int):  # type: ignore[no-untyped-def]
 @monitor_bp.get("/definitions/<int:definition_id>/xml")
 @roles_required(*MONITOR_ROLES)
 def definition_xml(definition_id: int):  # type: ignore[no-untyped-def]
-    return Response(_definition(definition_id).bpmn_file.content, mimetype="application/xml")
+    return Response(processes.get_definition_by_id(definition_id).bpmn_file.content, mimetype="application/xml")
 
 
 @monitor_bp.get("/dashboard")
