@@ -41,6 +41,27 @@ def known_checks() -> list[str]:
     return sorted(_checks())
 
 
+# (definition id, checksum) -> element id -> extension properties; a deployed version never changes.
+_PROPERTIES: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}
+
+
+def _element_properties(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+    """Extension properties of every element of a definition version (its called/embedded ones too)."""
+    key = (definition.id, definition.checksum)
+    found = _PROPERTIES.get(key)
+    if found is None:
+        spec = load_spec(definition)
+        found = {}
+        for process in [spec.spec, *spec.subprocess_specs.values()]:
+            for task_spec in process.task_specs.values():
+                element_id = getattr(task_spec, "bpmn_id", None)
+                if element_id is not None and element_id not in found:
+                    found[element_id] = dict(((getattr(task_spec, "extensions", None) or {})
+                                              .get("properties")) or {})
+        _PROPERTIES[key] = found
+    return found
+
+
 def task_properties(task: HumanTask) -> dict[str, Any]:
     """The extension properties of a task's BPMN element (in its process or a called/embedded one)."""
     instance = db.session.get(ProcessInstance, task.instance_id)
@@ -49,12 +70,7 @@ def task_properties(task: HumanTask) -> dict[str, Any]:
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     if definition is None:
         return {}
-    spec = load_spec(definition)
-    for process in [spec.spec, *spec.subprocess_specs.values()]:
-        for task_spec in process.task_specs.values():
-            if getattr(task_spec, "bpmn_id", None) == task.element_id:
-                return dict(((getattr(task_spec, "extensions", None) or {}).get("properties")) or {})
-    return {}
+    return dict(_element_properties(definition).get(task.element_id, {}))
 
 
 def _names(value: Any) -> list[str]:
