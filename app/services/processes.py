@@ -262,11 +262,6 @@ def open_incidents(instance_id: int) -> list[Incident]:
                                                           Incident.state == "open").order_by(Incident.id)))
 
 
-def json_size(value: Any) -> int:
-    """Size in bytes of a value once JSON-encoded (for limits and diagnostics)."""
-    return len(json.dumps(value, separators=(",", ":")))
-
-
 def ensure_json(variables: dict[str, Any], field: str = "variables") -> None:
     """422 when variables cannot be stored as JSON."""
     try:
