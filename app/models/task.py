@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models._types import BigId, UtcDateTime, utcnow
+from app.models._types import BigId, JsonType, UtcDateTime, utcnow
 
 TASK_STATES = ("open", "completed", "cancelled")
 
@@ -41,3 +42,6 @@ class HumanTask(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
+    # The element's rules (task_rules: separateFrom, completionCheck), copied at creation; NULL on
+    # rows older than migration 0007, whose rules are read from the definition instead.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -5,6 +5,7 @@ Rows changed by bulk statements that bypass the ORM (bench data loading) are rec
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -180,6 +181,9 @@ def _upsert(session: Session, model: Any, keys: list[str], columns: list[str], r
 
 
 def _apply(session: Session, counts: PendingCounts) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        _apply_in_one_call(session, counts)
+        return
     element_rows: dict[tuple[int, str], dict[str, Any]] = {}
     for (definition_id, element_id, column), delta in sorted(counts.elements.items()):
         row = element_rows.setdefault((definition_id, element_id), {
@@ -197,6 +201,26 @@ def _apply(session: Session, counts: PendingCounts) -> None:
     _upsert(session, DailyInstanceCounter, ["day"], ["started", "completed"], list(day_rows.values()))
     _upsert(session, InstanceCounter, ["definition_key", "status"], ["count"],
             [{"definition_key": k, "status": st, "count": d} for (k, st), d in sorted(counts.instances.items()) if d])
+
+
+def _apply_in_one_call(session: Session, counts: PendingCounts) -> None:
+    """Every counter delta of the transaction in one round trip (migration 0007's function), rows sorted."""
+    elements: dict[tuple[int, str], list[Any]] = {}
+    columns = {"active": 2, "completed": 3, "incidents": 4}
+    for (definition_id, element_id, column), delta in sorted(counts.elements.items()):
+        elements.setdefault((definition_id, element_id), [definition_id, element_id, 0, 0, 0])[columns[column]] += delta
+    days: dict[str, list[Any]] = {}
+    for (day, kind), d in sorted(counts.days.items()):
+        days.setdefault(day, [day, 0, 0])[1 if kind == "started" else 2] += d
+    deltas = {
+        "elements": [row for row in elements.values() if any(row[2:])],
+        "queues": [[q, d] for q, d in sorted(counts.queues.items()) if d],
+        "dues": [[q, h.isoformat(), d] for (q, h), d in sorted(counts.dues.items()) if d],
+        "days": [row for row in days.values() if any(row[1:])],
+        "instances": [[k, st, d] for (k, st), d in sorted(counts.instances.items()) if d],
+    }
+    if any(deltas.values()):
+        session.connection().exec_driver_sql("SELECT guichet_apply_counters(%s::jsonb)", (json.dumps(deltas),))
 
 
 def recount_all() -> None:

@@ -108,18 +108,23 @@ def lock_instance(instance_id: int | None = None, *, of_task: int | None = None)
         missing = f"no task {of_task}"
     else:
         target, missing = instance_id, f"no process instance {instance_id}"
+    # The definition comes with the instance: advancing it needs both, and it never changes.
+    stmt = (select(ProcessInstance, ProcessDefinition)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(ProcessInstance.id == target))
     if db.session.get_bind().dialect.name == "sqlite":
         result = db.session.execute(update(ProcessInstance).where(ProcessInstance.id == target)
                                     .values(version=ProcessInstance.version)
                                     .execution_options(synchronize_session=False))
         if result.rowcount == 0:
             raise NotFoundError(missing)
-        stmt = select(ProcessInstance).where(ProcessInstance.id == target)
     else:
-        stmt = select(ProcessInstance).where(ProcessInstance.id == target).with_for_update()
-    instance = db.session.scalar(stmt.execution_options(populate_existing=True))
-    if instance is None:
+        stmt = stmt.with_for_update(of=ProcessInstance)
+    row = db.session.execute(stmt.execution_options(populate_existing=True)).first()
+    if row is None:
         raise NotFoundError(missing)
+    instance, definition = row
+    _keep_definition(definition)
     return instance
 
 
@@ -131,10 +136,27 @@ def get_instance(instance_id: int) -> ProcessInstance:
     return instance
 
 
+_DEFINITIONS_KEY = "guichet_definitions"
+
+
+def _keep_definition(definition: ProcessDefinition) -> None:
+    """Hold a definition for the rest of the session (the identity map alone holds it weakly)."""
+    db.session.info.setdefault(_DEFINITIONS_KEY, {})[definition.id] = definition
+
+
+def definition_of(instance: ProcessInstance) -> ProcessDefinition:
+    """The definition version an instance runs, loaded at most once per session."""
+    definition = db.session.info.get(_DEFINITIONS_KEY, {}).get(instance.definition_id)
+    if definition is None:
+        definition = db.session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        _keep_definition(definition)
+    return definition
+
+
 def restore_execution(instance: ProcessInstance) -> tuple[ProcessDefinition, Execution]:
     """The definition and a live engine execution of a stored instance."""
-    definition = db.session.get(ProcessDefinition, instance.definition_id)
-    assert definition is not None
+    definition = definition_of(instance)
     return definition, get_engine().restore(load_spec(definition), instance.state)
 
 

@@ -24,7 +24,7 @@ from app.models import (
     Timer,
 )
 from app.models._types import utcnow
-from app.services import counters
+from app.services import counters, task_rules
 from workflows import Snapshot
 
 PENDING_JOBS_KEY = "guichet_jobs_to_dispatch"
@@ -128,6 +128,7 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
             definition_key=definition.key, business_key=instance.business_key, queue=view.queue,
             state="open", priority=int(view.priority if view.priority is not None else 50),
             due_at=view.due_at, form_key=view.form_key, created_at=now,
+            rules=task_rules.element_rules(definition, view.element_id),
         )
         db.session.add(task)
         db.session.flush()

@@ -9,7 +9,7 @@
   variables (422 naming the field; the task stays open). Checks are code, listed in `_checks()`:
   a diagram can only name them, never define one.
 
-Both are read from the deployed spec (cached per definition version by `runtime.load_spec`).
+Both are read from the deployed spec when a task is created and kept on its row (`HumanTask.rules`).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from app.services.runtime import load_spec
 
 SEPARATE_FROM = "separateFrom"
 COMPLETION_CHECK = "completionCheck"
+RULE_PROPERTIES = (SEPARATE_FROM, COMPLETION_CHECK)
 
 Check = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -62,15 +63,23 @@ def _element_properties(definition: ProcessDefinition) -> dict[str, dict[str, An
     return found
 
 
-def task_properties(task: HumanTask) -> dict[str, Any]:
-    """The extension properties of a task's BPMN element (in its process or a called/embedded one)."""
+def element_rules(definition: ProcessDefinition, element_id: str) -> dict[str, Any]:
+    """The rule properties of one element, as a new human task row keeps them."""
+    properties = _element_properties(definition).get(element_id, {})
+    return {name: properties[name] for name in RULE_PROPERTIES if properties.get(name)}
+
+
+def task_rules(task: HumanTask) -> dict[str, Any]:
+    """The rules of a task: from its row, or for rows made before they were copied, from its definition."""
+    if task.rules is not None:
+        return task.rules
     instance = db.session.get(ProcessInstance, task.instance_id)
     if instance is None:
         return {}
     definition = db.session.get(ProcessDefinition, instance.definition_id)
     if definition is None:
         return {}
-    return dict(_element_properties(definition).get(task.element_id, {}))
+    return element_rules(definition, task.element_id)
 
 
 def _names(value: Any) -> list[str]:
@@ -79,7 +88,7 @@ def _names(value: Any) -> list[str]:
 
 def earlier_completion(task: HumanTask, username: str) -> HumanTask | None:
     """The latest completion of a task this one must be separated from, when `username` did it."""
-    for element_id in _names(task_properties(task).get(SEPARATE_FROM)):
+    for element_id in _names(task_rules(task).get(SEPARATE_FROM)):
         latest = db.session.scalar(select(HumanTask).where(
             HumanTask.instance_id == task.instance_id, HumanTask.element_id == element_id,
             HumanTask.state == "completed", HumanTask.id != task.id)
@@ -108,7 +117,7 @@ def check_separation(task: HumanTask, user: User, *, assigned_by: User | None = 
 
 def check_completion(task: HumanTask, instance: ProcessInstance, submitted: dict[str, Any]) -> None:
     """Run the task's named completion check on the submitted data (422 when it fails)."""
-    name = task_properties(task).get(COMPLETION_CHECK)
+    name = task_rules(task).get(COMPLETION_CHECK)
     if not name:
         return
     check = _checks().get(str(name))
