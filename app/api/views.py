@@ -69,6 +69,11 @@ def _open_tasks(instance_id: int) -> list[HumanTask]:
     from sqlalchemy import select
 
     from app.extensions import db
+    from app.services.projections import known_open_tasks
+
+    known = known_open_tasks(instance_id)
+    if known is not None:
+        return known
     return list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                            HumanTask.state == "open").order_by(HumanTask.id)))
 

@@ -59,6 +59,27 @@ def _events_after_rollback(session: Session) -> None:
     session.info.pop(EVENTS_KEY, None)
 
 
+OPEN_TASKS_KEY = "guichet_open_tasks"
+
+
+def remember_open_tasks(instance_id: int, rows: list[HumanTask]) -> None:
+    """Keep the open task rows of an instance this session just brought in line with its engine state."""
+    db.session.info.setdefault(OPEN_TASKS_KEY, {})[instance_id] = rows
+
+
+def forget_open_tasks() -> None:
+    """Drop what remember_open_tasks kept (at the start of every request: a session may outlive one)."""
+    db.session.info.pop(OPEN_TASKS_KEY, None)
+
+
+def known_open_tasks(instance_id: int) -> list[HumanTask] | None:
+    """The instance's open tasks when this session synced them (still open, by id), else None: ask the table."""
+    rows = db.session.info.get(OPEN_TASKS_KEY, {}).get(instance_id)
+    if rows is None:
+        return None
+    return sorted((row for row in rows if row.state == "open"), key=lambda row: row.id)
+
+
 def fill_from_snapshot(instance: ProcessInstance, snap: Snapshot, now: datetime) -> bool:
     """Copy the snapshot onto the instance row, touching only what changed; True when it just completed."""
     values = {"state": snap.state, "variables": snap.variables, "active_element_ids": list(snap.active_element_ids),
@@ -119,6 +140,7 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
         open_rows = {t.engine_task_id: t for t in db.session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
     ready_ids = set()
+    created: list[HumanTask] = []
     for view in snap.user_tasks:
         ready_ids.add(view.task_id)
         if view.task_id in open_rows:
@@ -132,8 +154,10 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
         )
         db.session.add(task)
         db.session.flush()
+        created.append(task)
         record_event(instance.id, "task_created", actor, element_id=view.element_id, task_id=task.id,
                      details={"queue": view.queue}, at=now)
+    remember_open_tasks(instance.id, [row for engine_id, row in open_rows.items() if engine_id in ready_ids] + created)
     for engine_id, row in open_rows.items():
         if engine_id not in ready_ids:
             # The engine no longer waits on it (interrupting boundary event, cancellation...).

@@ -8,6 +8,7 @@ Prints medians over runs and ratios against the plain library measured in the sa
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -18,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -146,36 +148,50 @@ def service_processes(url: str, n: int, processes: int) -> float:
         return per * processes / (time.perf_counter() - start)
 
 
-def http_api(url: str, n: int, clients: int) -> float:
+def http_api(url: str, n: int, clients: int, workers: int = 4, threads: int = 4) -> float:
     """Instances/s through gunicorn with `clients` parallel HTTP clients."""
-    import requests
-
     port = 5123
     env = {**os.environ, "GUICHET_DATABASE_URL": url, "GUICHET_SECRET_KEY": "bench", "GUICHET_LOG_LEVEL": "WARNING",
            "GUICHET_BROKER_URL": "memory://", "GUICHET_DATA_DIR": tempfile.mkdtemp()}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "4",
-                               "--threads", "4", "--log-level", "warning", "app.wsgi:application"],
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                               "--threads", str(threads), "--log-level", "warning", "app.wsgi:application"],
                               cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}/api/v1"
     try:
         for _ in range(100):
             try:
-                requests.get(f"{base}/openapi.json", timeout=5)
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                probe.request("GET", "/api/v1/openapi.json")
+                probe.getresponse().read()
+                probe.close()
                 break
-            except (requests.ConnectionError, requests.Timeout):
+            except OSError:
                 time.sleep(0.2)
 
         def one_client(i: int) -> None:
-            s = requests.Session()
-            token = s.post(f"{base}/auth/token", json={"username": f"bench{i}", "password": "bench-pass"}).json()
-            s.headers["Authorization"] = f"Bearer {token['access_token']}"
+            # http.client on one keep-alive connection: the client shares the server's two cores, and
+            # `requests` would spend several times more of them per call than this does.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+            def post(path: str, body: dict[str, Any] | None, token: str | None = None) -> tuple[int, Any]:
+                headers = {"Content-Type": "application/json"}
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                conn.request("POST", f"/api/v1{path}", body=json.dumps(body or {}), headers=headers)
+                response = conn.getresponse()
+                return response.status, json.loads(response.read() or b"null")
+
+            _status, auth = post("/auth/token", {"username": f"bench{i}", "password": "bench-pass"})
+            token = auth["access_token"]
             for _ in range(n // clients):
-                inst = s.post(f"{base}/process-instances", json={"processDefinitionKey": "six_node",
-                                                                "variables": {"ssn": "1850775123456"}}).json()
+                status, inst = post("/process-instances", {"processDefinitionKey": "six_node",
+                                                          "variables": {"ssn": "1850775123456"}}, token)
+                assert status == 201, inst
                 tid = inst["openTasks"][0]["id"]
-                assert s.post(f"{base}/tasks/{tid}/assignment").status_code == 200
-                r = s.post(f"{base}/tasks/{tid}/completion", json={"variables": {"approved": True}})
-                assert r.status_code == 200 and r.json()["processInstance"]["status"] == "completed", r.text
+                status, _task = post(f"/tasks/{tid}/assignment", None, token)
+                assert status == 200, _task
+                status, done = post(f"/tasks/{tid}/completion", {"variables": {"approved": True}}, token)
+                assert status == 200 and done["processInstance"]["status"] == "completed", done
+            conn.close()
 
         one_client(0)  # warm-up: spec caches in the workers
         start = time.perf_counter()
@@ -198,20 +214,33 @@ def stored_state_size(app) -> int:  # type: ignore[no-untyped-def]
         return len(instance.state.encode())
 
 
+PATHS = ("plain", "service_1", "service_2proc", "service_4proc", "http_8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--url", default=PG_URL)
+    parser.add_argument("--paths", default=",".join(PATHS),
+                        help=f"comma-separated subset of {', '.join(PATHS)} (plain always runs: it is the baseline)")
+    parser.add_argument("--http-workers", type=int, default=4, help="gunicorn processes for http_8")
+    parser.add_argument("--http-threads", type=int, default=4, help="threads per gunicorn process for http_8")
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"plain": [], "service_1": [], "service_2proc": [], "http_8": []}
+    chosen = ["plain"] + [p for p in args.paths.split(",") if p in PATHS and p != "plain"]
+    results: dict[str, list[float]] = {name: [] for name in chosen}
     app = make_app(args.url)
     print(f"stored state of six_node at its user task: {stored_state_size(app)} bytes")
+    measure = {
+        "plain": lambda: plain_library(args.instances),
+        "service_1": lambda: service_layer(app, args.instances, 1),
+        "service_2proc": lambda: service_processes(args.url, args.instances, 2),
+        "service_4proc": lambda: service_processes(args.url, args.instances, 4),
+        "http_8": lambda: http_api(args.url, args.instances, 8, args.http_workers, args.http_threads),
+    }
     for run in range(args.runs):
-        results["plain"].append(plain_library(args.instances))
-        results["service_1"].append(service_layer(app, args.instances, 1))
-        results["service_2proc"].append(service_processes(args.url, args.instances, 2))
-        results["http_8"].append(http_api(args.url, args.instances, 8))
+        for name in chosen:
+            results[name].append(measure[name]())
         print(f"run {run + 1}: " + ", ".join(f"{k}={v[-1]:.0f}/s" for k, v in results.items()), flush=True)
     plain = statistics.median(results["plain"])
     print("\nmedians (instances/s: start + claim + complete)")

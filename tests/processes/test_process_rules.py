@@ -131,3 +131,31 @@ def test_separate_from_several_tasks_and_an_unknown_completion_check(analyst, lo
     unknown = third.post(f"/tasks/{sign['id']}/completion", json={"variables": {}})
     assert unknown.status_code == 422 and "no_such_check" in unknown.get_json()["detail"]
     assert open_task(third, iid, "c")["state"] == "open"
+
+
+def test_tasks_keep_their_rules_and_rows_older_than_the_copy_still_obey_them(app, analyst, login) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import HumanTask
+    from tests.processes.conftest import do_task, open_task
+
+    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
+    first, second, third = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
+    iid = first.post("/process-instances", json={"processDefinitionKey": "four_eyes",
+                                                  "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
+    do_task(first, iid, "a")
+    do_task(second, iid, "b")
+    sign = open_task(third, iid, "c")
+    with app.app_context():
+        row = db.session.get(HumanTask, sign["id"])
+        assert row is not None and row.rules == {"separateFrom": "a, b", "completionCheck": "no_such_check"}
+        # A row made before migration 0007 has no copy: the rules come from the deployed definition.
+        db.session.execute(update(HumanTask).where(HumanTask.id == sign["id"]).values(rules=None))
+        db.session.commit()
+        db.session.remove()
+    refused = second.post(f"/tasks/{sign['id']}/assignment")
+    assert refused.status_code == 403 and "bob" in refused.get_json()["detail"]
+    assert third.post(f"/tasks/{sign['id']}/assignment").status_code == 200
+    unknown = third.post(f"/tasks/{sign['id']}/completion", json={"variables": {}})
+    assert unknown.status_code == 422 and "no_such_check" in unknown.get_json()["detail"]
