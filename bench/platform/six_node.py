@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -203,6 +202,30 @@ def http_api(url: str, n: int, clients: int, workers: int = 4, threads: int = 4)
         server.wait(timeout=20)
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by every PostgreSQL process of this machine (user + system, from /proc)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() not in ("postgres", "postmaster"):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_instance(app, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Milliseconds of CPU per instance on one thread: this process (Python) and PostgreSQL's processes."""
+    service_layer(app, 20, 1)  # warm-up
+    pg_before, own_before = postgres_cpu_seconds(), time.process_time()
+    service_layer(app, n, 1)
+    return ((time.process_time() - own_before) / n * 1000, (postgres_cpu_seconds() - pg_before) / n * 1000)
+
+
 def stored_state_size(app) -> int:  # type: ignore[no-untyped-def]
     from app.extensions import db
     from app.services import processes
@@ -231,6 +254,9 @@ def main() -> None:
     results: dict[str, list[float]] = {name: [] for name in chosen}
     app = make_app(args.url)
     print(f"stored state of six_node at its user task: {stored_state_size(app)} bytes")
+    python_ms, postgres_ms = cpu_per_instance(app, args.instances)
+    print(f"CPU per instance at the service layer: Python {python_ms:.2f} ms + PostgreSQL {postgres_ms:.2f} ms "
+          f"(two cores give at most {2000 / (python_ms + postgres_ms):.0f}/s)")
     measure = {
         "plain": lambda: plain_library(args.instances),
         "service_1": lambda: service_layer(app, args.instances, 1),
