@@ -1,9 +1,10 @@
 """Documents filed at a counter or through the portal: the original in the object store, its OCR text.
 
-The full-text index is not mapped here because it differs per database (see migration
-0004_documents): on PostgreSQL `document_pages.search_vector` is a generated tsvector column
-(French + English) with a GIN index; on SQLite the external-content FTS5 table
-`document_pages_fts` (rowid = page id) is kept in step with the pages by triggers.
+The full-text index is not mapped here because it differs per database (see migrations
+0004_documents and 0007_search_unaccent): on PostgreSQL `document_pages.search_vector` is a
+generated tsvector column (French + English, accents removed) with a GIN index; on SQLite the
+external-content FTS5 table `document_pages_fts` (rowid = page id, accents removed) is kept in
+step with the pages by triggers.
 """
 from __future__ import annotations
 
