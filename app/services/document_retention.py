@@ -68,7 +68,8 @@ def check_reason(reason: str | None) -> str:
     """A non-empty reason of at most MAX_REASON characters, else 422."""
     cleaned = " ".join((reason or "").split())
     if not cleaned:
-        raise ValidationFailedError("a legal hold needs a reason", [{"field": "reason", "message": "required"}])
+        raise ValidationFailedError("a legal hold needs a reason",
+                                    [{"field": "reason", "message": "required"}])
     if len(cleaned) > MAX_REASON:
         raise ValidationFailedError(f"the reason is limited to {MAX_REASON} characters",
                                     [{"field": "reason", "message": f"at most {MAX_REASON} characters"}])
@@ -78,7 +79,8 @@ def check_reason(reason: str | None) -> str:
 def ensure_not_disposed(document: Document) -> None:
     """410 Gone for the bytes (original, receipt) of a disposed document."""
     if document.status == "disposed":
-        raise GoneError(f"document {document.id} was disposed of on {_day(document)}: its original is destroyed")
+        raise GoneError(f"document {document.id} was disposed of on {_day(document)}: "
+                        "its original is destroyed")
 
 
 def _day(document: Document) -> str:
@@ -165,8 +167,8 @@ def dispose_document(document_id: int, actor: User) -> Disposal:
     require_role(actor, RETENTION_ROLES, "dispose of documents")
     document = _locked(document_id)
     if document.legal_hold:
-        raise ConflictError(f"document {document_id} is on legal hold ({document.legal_hold_reason}), placed by "
-                            f"{document.legal_hold_by}: release the hold before disposing of it")
+        raise ConflictError(f"document {document_id} is on legal hold ({document.legal_hold_reason}), "
+                            f"placed by {document.legal_hold_by}: release the hold before disposing of it")
     instances = linked_instances(document)
     open_ones = [i for i in instances if i.status in OPEN_INSTANCE_STATUSES]
     if open_ones:
@@ -206,7 +208,8 @@ def object_still_used(key: str, document_id: int) -> str | None:
     if twin is not None:
         return f"document {twin}"
     # Letters and transfer files are stored by the same content-addressed store; their job keeps the key.
-    job = db.session.scalar(select(Job.id).where(Job.result.is_not(None), cast(Job.result, String).contains(key))
+    job = db.session.scalar(select(Job.id).where(Job.result.is_not(None),
+                                                 cast(Job.result, String).contains(key))
                             .order_by(Job.id).limit(1))
     if job is not None:
         return f"job {job}"
@@ -239,6 +242,7 @@ def secure_original(document: Document, data: bytes) -> None:
     except StorageError as exc:
         from app.services.documents import StorageUnavailableError
 
-        raise StorageUnavailableError("the object store is unavailable; nothing was filed, try again") from exc
+        raise StorageUnavailableError("the object store is unavailable; nothing was filed, "
+                                      "try again") from exc
     log.warning("document %s: its bytes were removed by the disposal of document %s; stored again",
                 document.id, disposed)

@@ -114,7 +114,8 @@ def _rebuild_vector(expression: str) -> None:
     # again, which computes it for every existing page.
     op.execute("DROP INDEX IF EXISTS ix_document_pages_search_vector")
     op.execute("ALTER TABLE document_pages DROP COLUMN IF EXISTS search_vector")
-    op.execute(f"ALTER TABLE document_pages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({expression}) STORED")
+    op.execute("ALTER TABLE document_pages ADD COLUMN search_vector tsvector "
+               f"GENERATED ALWAYS AS ({expression}) STORED")
     op.execute("CREATE INDEX ix_document_pages_search_vector ON document_pages USING GIN (search_vector)")
 
 
