@@ -42,6 +42,10 @@ class ConflictError(AppError):
     status, title = 409, "Conflict"
 
 
+class GoneError(AppError):
+    status, title = 410, "Gone"
+
+
 class PayloadTooLargeError(AppError):
     status, title = 413, "Payload too large"
 

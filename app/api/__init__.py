@@ -33,4 +33,5 @@ from app.api import auth, definitions, instances, messages, openapi, tasks  # no
 from app.api import certificates, registry  # noqa: E402,F401
 from app.api import incidents  # noqa: E402,F401
 from app.api import documents  # noqa: E402,F401
+from app.api import document_retention  # noqa: E402,F401
 from app.api import cases  # noqa: E402,F401

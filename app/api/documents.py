@@ -13,7 +13,7 @@ from app.api.helpers import current_user, in_transaction
 from app.api.openapi import DT, EXTRA_PATHS, INT, NSTR, SCHEMAS, STR, obj, op, path_id, ref
 from app.api.views import iso
 from app.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from app.models.document import Document, DocumentPage
+from app.models.document import DOCUMENT_STATUSES, Document, DocumentPage
 from app.services import document_search, documents, receipts
 from app.services.permissions import require_role
 
@@ -56,9 +56,16 @@ def document_json(d: Document, pages: list[DocumentPage]) -> dict[str, Any]:
     body = document_summary_json(d)
     body.update({"text": "\f".join(p.text for p in pages) if pages else None,
                  "pageTexts": [page_json(p) for p in pages], "failureCode": d.failure_code,
-                 "caseId": d.case_id, "retentionClass": d.retention_class, "legalHold": d.legal_hold,
+                 "caseId": d.case_id, "retentionClass": d.retention_class, "legalHold": legal_hold_json(d),
+                 "disposedAt": iso(d.disposed_at), "disposedBy": d.disposed_by,
                  "verificationCode": receipts.format_code(d.verification_code)})
     return body
+
+
+def legal_hold_json(d: Document) -> dict[str, Any] | None:
+    if not d.legal_hold:
+        return None
+    return {"reason": d.legal_hold_reason, "by": d.legal_hold_by, "at": iso(d.legal_hold_at)}
 
 
 def _optional_int(name: str) -> int | None:
@@ -171,7 +178,7 @@ SCHEMAS.update({
     "DocumentFiled": obj({"id": INT, "sha256": STR, "status": STR, "receiptNumber": STR, "receiptUrl": STR,
                           "contentUrl": STR}),
     "DocumentSummary": obj({
-        "id": INT, "status": {"type": "string", "enum": ["received", "processing", "indexed", "failed"]},
+        "id": INT, "status": {"type": "string", "enum": list(DOCUMENT_STATUSES)},
         "documentType": STR, "subject": STR, "subjectType": {"type": "string", "enum": ["person", "employer"]},
         "processInstanceId": NINT, "pages": NINT, "originalName": STR, "mediaType": STR, "size": INT,
         "sha256": STR, "receiptNumber": STR, "receivedAt": DT, "receivedBy": STR, "indexedAt": DT,
@@ -180,7 +187,9 @@ SCHEMAS.update({
                              "rotation": INT, "skew": {"type": "number"}}),
     "Document": {"allOf": [ref("DocumentSummary"), obj({
         "text": NSTR, "pageTexts": {"type": "array", "items": ref("DocumentPageText")}, "failureCode": NSTR,
-        "caseId": NINT, "retentionClass": STR, "legalHold": {"type": "boolean"}, "verificationCode": STR})]},
+        "caseId": NINT, "retentionClass": STR, "legalHold": {"nullable": True, "allOf": [ref("LegalHold")]},
+        "disposedAt": DT, "disposedBy": NSTR, "verificationCode": STR})]},
+    "LegalHold": obj({"reason": STR, "by": STR, "at": DT}),
     "DocumentHit": {"allOf": [ref("DocumentSummary"), obj({
         "snippet": {**NSTR, "description": "HTML-escaped text, matched words in <mark>"},
         "rank": {"type": "number", "nullable": True}, "matchedPage": NINT})]},
@@ -202,7 +211,7 @@ _query = [{"name": name, "in": "query", "schema": schema} for name, schema in (
 
 def _file_op(summary: str, media_type: str) -> dict[str, Any]:
     """An operation answering with a file of that media type."""
-    operation = op(summary, None, params=_did, errors=(403, 404), tag="documents")
+    operation = op(summary, None, params=_did, errors=(403, 404, 410), tag="documents")
     operation["responses"]["200"] = {"description": "OK", "content": {
         media_type: {"schema": {"type": "string", "format": "binary"}}}}
     return operation

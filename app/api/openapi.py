@@ -84,7 +84,8 @@ def _json(schema: S) -> S:
 
 def _problem(*codes: int) -> S:
     texts = {400: "Malformed request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
-             409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Validation failed"}
+             409: "Conflict", 410: "Gone", 413: "Too large", 415: "Unsupported media type",
+             422: "Validation failed", 503: "Unavailable"}
     return {str(c): {"description": texts[c], "content": {"application/problem+json": {"schema": ref("Problem")}}}
             for c in codes}
 

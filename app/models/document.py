@@ -1,9 +1,10 @@
 """Documents filed at a counter or through the portal: the original in the object store, its OCR text.
 
-The full-text index is not mapped here because it differs per database (see migration
-0004_documents): on PostgreSQL `document_pages.search_vector` is a generated tsvector column
-(French + English) with a GIN index; on SQLite the external-content FTS5 table
-`document_pages_fts` (rowid = page id) is kept in step with the pages by triggers.
+The full-text index is not mapped here because it differs per database (see migrations
+0004_documents and 0007_search_unaccent): on PostgreSQL `document_pages.search_vector` is a
+generated tsvector column (French + English, accents removed) with a GIN index; on SQLite the
+external-content FTS5 table `document_pages_fts` (rowid = page id, accents removed) is kept in
+step with the pages by triggers.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models._types import BigId, UtcDateTime, utcnow
 
-# received: stored, OCR queued -> processing: a worker reads it -> indexed | failed (with a reason).
-DOCUMENT_STATUSES = ("received", "processing", "indexed", "failed")
+# received: stored, OCR queued -> processing: a worker reads it -> indexed | failed (with a reason);
+# any of them -> disposed: original, text and index entries destroyed, the row kept as a tombstone.
+DOCUMENT_STATUSES = ("received", "processing", "indexed", "failed", "disposed")
 SUBJECT_TYPES = ("person", "employer")
 
 
@@ -58,7 +60,14 @@ class Document(db.Model):
     # When the waiting process (if any) was told the outcome; NULL while it still has to be told.
     notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     retention_class: Mapped[str] = mapped_column(String(40))
+    # A legal hold stops disposal until it is released (app.services.document_retention).
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(80))
+    legal_hold_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set once the document is disposed of; sha256 and receipt_number stay for the audit trail.
+    disposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    disposed_by: Mapped[str | None] = mapped_column(String(80))
 
     page_texts: Mapped[list[DocumentPage]] = relationship(
         back_populates="document", order_by="DocumentPage.number", cascade="all, delete-orphan",

@@ -1,9 +1,12 @@
 """Full-text search over the OCR text, one service for both databases.
 
-PostgreSQL: the generated tsvector of each page (French + English configurations, GIN index),
-queried with websearch_to_tsquery in both configurations OR-ed; ranked by ts_rank_cd, snippet
-by ts_headline. SQLite: the FTS5 table over the pages (porter stemmer, accents removed), queried
-with every word of the question (AND); ranked by bm25, snippet by snippet().
+PostgreSQL: the generated tsvector of each page (configurations guichet_fr + guichet_en, GIN
+index), queried with websearch_to_tsquery in both configurations OR-ed; ranked by ts_rank_cd,
+snippet by ts_headline on the original text. Accents are ignored both ways: the text and the
+question are folded by guichet_unaccent() and the configurations unaccent each word (migration
+0007_search_unaccent), so `securite` finds `Sécurité` and the snippet still shows `Sécurité`.
+SQLite: the FTS5 table over the pages (porter stemmer, accents removed), queried with every word
+of the question (AND); ranked by bm25, snippet by snippet().
 
 A document is ranked by its best page; only `indexed` documents are searched. Snippets are
 HTML-escaped text with the matched words in <mark>...</mark>. Ranks are comparable within one
@@ -158,8 +161,9 @@ def _search_postgresql(q: str, where: str, params: dict[str, Any], limit: int, o
                        'FragmentDelimiter=" … "')
     hits = f"""
         WITH query AS (
-            SELECT websearch_to_tsquery('french', :q) || websearch_to_tsquery('english', :q) AS tsq,
-                   websearch_to_tsquery('french', :q) AS fr, websearch_to_tsquery('english', :q) AS en
+            SELECT fr || en AS tsq, fr, en FROM (
+                SELECT websearch_to_tsquery('guichet_fr', guichet_unaccent(:q)) AS fr,
+                       websearch_to_tsquery('guichet_en', guichet_unaccent(:q)) AS en) AS folded
         ), best AS (
             SELECT DISTINCT ON (p.document_id) p.document_id, p.id AS page_id, p.number,
                    ts_rank_cd(p.search_vector, query.tsq) AS rank
@@ -173,9 +177,9 @@ def _search_postgresql(q: str, where: str, params: dict[str, Any], limit: int, o
         return [], 0
     page_sql = hits + """
         SELECT b.document_id, b.number,
-               CASE WHEN position(:start in ts_headline('french', p.text, query.fr, :opts)) > 0
-                    THEN ts_headline('french', p.text, query.fr, :opts)
-                    ELSE ts_headline('english', p.text, query.en, :opts) END,
+               CASE WHEN position(:start in ts_headline('guichet_fr', p.text, query.fr, :opts)) > 0
+                    THEN ts_headline('guichet_fr', p.text, query.fr, :opts)
+                    ELSE ts_headline('guichet_en', p.text, query.en, :opts) END,
                b.rank
         FROM (SELECT * FROM best ORDER BY rank DESC, document_id DESC LIMIT :limit OFFSET :offset) b
         JOIN document_pages p ON p.id = b.page_id CROSS JOIN query

@@ -33,7 +33,7 @@ from app.models import ProcessInstance, User
 from app.models._types import utcnow
 from app.models.document import Document, DocumentPage
 from app.models.registry import Case
-from app.services import receipts, registry
+from app.services import document_retention, receipts, registry
 from app.services.documents_storage import get_storage
 from app.services.permissions import require_role
 from app.storage import EmptyObjectError, ObjectTooLargeError, StorageError
@@ -295,6 +295,7 @@ def file_document(upload: Upload, document_type: str | None, actor: User, *, sub
     document.receipt_number = receipts.next_receipt_number(current_app.config["OFFICE_CODE"], now.year)
     db.session.add(document)
     db.session.flush()
+    document_retention.secure_original(document, data)
     log.info("document %s filed (%s, %d bytes, %s pages) by %s", document.id, media_type, stored.size, pages,
              actor.username)
     return document
@@ -360,7 +361,8 @@ def page_texts(document_id: int) -> list[DocumentPage]:
 
 
 def open_content(document: Document) -> BinaryIO:
-    """The original bytes as a stream (the caller closes it)."""
+    """The original bytes as a stream (the caller closes it); 410 once the document is disposed of."""
+    document_retention.ensure_not_disposed(document)
     try:
         return get_storage().open(document.storage_key)
     except StorageError as exc:
@@ -378,6 +380,7 @@ def documents_of_instance(instance_id: int, limit: int = 100) -> list[Document]:
 
 def receipt_facts(document: Document) -> receipts.ReceiptFacts:
     """What the document's receipt states (names looked up now; identifiers as filed)."""
+    document_retention.ensure_not_disposed(document)
     agent = db.session.scalar(select(User).where(User.username == document.received_by))
     case_number = (db.session.scalar(select(Case.number).where(Case.id == document.case_id))
                    if document.case_id else None)

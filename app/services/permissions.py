@@ -7,6 +7,8 @@ from app.models import HumanTask, User
 DEPLOY_ROLES = ("admin", "analyst")
 OPERATE_ROLES = ("admin", "supervisor")
 START_ROLES = ("admin", "analyst", "supervisor", "agent", "cashier", "worker")
+# Legal holds and disposal of documents: the people accountable for the records, not the counters.
+RETENTION_ROLES = ("admin", "supervisor")
 
 
 def require_role(user: User, roles: tuple[str, ...], action: str) -> None:

@@ -27,7 +27,7 @@ def test_a_text_pdf_is_filed_with_a_receipt_read_and_found(app, agent, reg):  # 
     assert before["status"] == "received" and before["text"] is None and before["pages"] == 2
     assert before["mediaType"] == "application/pdf" and before["originalName"] == "attestation droits.pdf"
     assert before["subject"] == reg.helene and before["subjectType"] == "person"
-    assert before["retentionClass"] == "benefit_file" and before["legalHold"] is False
+    assert before["retentionClass"] == "benefit_file" and before["legalHold"] is None
 
     original = agent.get(f"/documents/{filed['id']}/content")
     assert original.status_code == 200 and original.data == content

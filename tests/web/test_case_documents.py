@@ -43,3 +43,20 @@ def test_documents_are_listed_and_viewed_from_the_case(app, client, analyst, log
     assert f"/monitor/instances/{instance['id']}/documents/{document_id}" in \
         client.get(f"/monitor/instances/{instance['id']}").get_data(as_text=True)
     assert client.get(f"/monitor/instances/{instance['id']}/documents/{document_id}").data.startswith(b"%PDF")
+
+
+def test_a_disposed_document_is_listed_without_its_original(app, client, analyst, login, web_login):  # type: ignore[no-untyped-def]
+    from tests.registry_data import make_registry
+    reg = make_registry(app)
+    deploy_six_node(analyst)
+    alice = login("alice", "agent", ["agents"])
+    boss = login("sue", "supervisor")
+    instance = start_case(alice, "CASE-F", ssn=reg.helene)
+    document_id = file_pdf(alice, reg.helene, instance["id"])
+    assert boss.post(f"/process-instances/{instance['id']}/cancellation").status_code == 204
+    assert boss.delete(f"/documents/{document_id}").status_code == 200
+
+    web_login("sue", create=False)
+    page = client.get(f"/monitor/instances/{instance['id']}").get_data(as_text=True)
+    assert ">disposed</span>" in page and f"/documents/{document_id}\"" not in page
+    assert client.get(f"/monitor/instances/{instance['id']}/documents/{document_id}").status_code == 410
