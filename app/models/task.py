@@ -43,5 +43,5 @@ class HumanTask(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     # The element's rules (task_rules: separateFrom, completionCheck), copied at creation; NULL on
-    # rows older than migration 0007, whose rules are read from the definition instead.
+    # rows older than migration 0009, whose rules are read from the definition instead.
     rules: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -204,7 +204,7 @@ def _apply(session: Session, counts: PendingCounts) -> None:
 
 
 def _apply_in_one_call(session: Session, counts: PendingCounts) -> None:
-    """Every counter delta of the transaction in one round trip (migration 0007's function), rows sorted."""
+    """Every counter delta of the transaction in one round trip (migration 0009's function), rows sorted."""
     elements: dict[tuple[int, str], list[Any]] = {}
     columns = {"active": 2, "completed": 3, "incidents": 4}
     for (definition_id, element_id, column), delta in sorted(counts.elements.items()):

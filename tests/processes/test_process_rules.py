@@ -150,7 +150,7 @@ def test_tasks_keep_their_rules_and_rows_older_than_the_copy_still_obey_them(app
     with app.app_context():
         row = db.session.get(HumanTask, sign["id"])
         assert row is not None and row.rules == {"separateFrom": "a, b", "completionCheck": "no_such_check"}
-        # A row made before migration 0007 has no copy: the rules come from the deployed definition.
+        # A row made before migration 0009 has no copy: the rules come from the deployed definition.
         db.session.execute(update(HumanTask).where(HumanTask.id == sign["id"]).values(rules=None))
         db.session.commit()
         db.session.remove()

@@ -1,7 +1,7 @@
 """hot path: one server-side call applies a transaction's counter deltas; tasks carry their rules
 
-Revision ID: 0007_hot_path
-Revises: 0006_merge_areas
+Revision ID: 0009_hot_path
+Revises: 0008_document_retention
 
 - `guichet_apply_counters(jsonb)` (PostgreSQL only): the five counter upserts of a commit in one
   round trip, each table's rows in the order given (sorted by the caller, so two transactions
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0007_hot_path"
-down_revision = "0006_merge_areas"
+revision = "0009_hot_path"
+down_revision = "0008_document_retention"
 branch_labels = None
 depends_on = None
 
