@@ -35,18 +35,28 @@ EVENTS_KEY = "guichet_events"
 
 def record_event(instance_id: int, type_: str, actor: str | None, *, element_id: str | None = None,
                  task_id: int | None = None, details: dict[str, Any] | None = None,
-                 at: datetime | None = None) -> None:
-    """Append one line to the instance's history (written in one batch just before the commit)."""
+                 at: datetime | None = None, task: HumanTask | None = None) -> None:
+    """Append one line to the instance's history (written in one batch just before the commit).
+
+    `task` names a task row that may not have its id yet: the id is read when the line is written.
+    """
     db.session.info.setdefault(EVENTS_KEY, []).append(
         {"instance_id": instance_id, "type": type_, "actor": actor, "element_id": element_id, "task_id": task_id,
-         "details": details, "at": at or utcnow()})
+         "details": details, "at": at or utcnow(), "task": task})
 
 
 def write_pending_events(session: Any) -> None:
     """Insert the history lines recorded in this transaction with one statement."""
     rows = session.info.pop(EVENTS_KEY, None)
-    if rows:
-        session.execute(InstanceEvent.__table__.insert(), rows)
+    if not rows:
+        return
+    if session.new:
+        session.flush()  # new task rows get the ids their lines name
+    for row in rows:
+        task = row.pop("task")
+        if task is not None:
+            row["task_id"] = task.id
+    session.execute(InstanceEvent.__table__.insert(), rows)
 
 
 @event.listens_for(Session, "before_commit")
@@ -77,7 +87,7 @@ def known_open_tasks(instance_id: int) -> list[HumanTask] | None:
     rows = db.session.info.get(OPEN_TASKS_KEY, {}).get(instance_id)
     if rows is None:
         return None
-    return sorted((row for row in rows if row.state == "open"), key=lambda row: row.id)
+    return sorted((row for row in rows if row.state == "open"), key=lambda row: (row.id is None, row.id or 0))
 
 
 def fill_from_snapshot(instance: ProcessInstance, snap: Snapshot, now: datetime) -> bool:
@@ -153,9 +163,8 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
             rules=task_rules.element_rules(definition, view.element_id),
         )
         db.session.add(task)
-        db.session.flush()
         created.append(task)
-        record_event(instance.id, "task_created", actor, element_id=view.element_id, task_id=task.id,
+        record_event(instance.id, "task_created", actor, element_id=view.element_id, task=task,
                      details={"queue": view.queue}, at=now)
     remember_open_tasks(instance.id, [row for engine_id, row in open_rows.items() if engine_id in ready_ids] + created)
     for engine_id, row in open_rows.items():
