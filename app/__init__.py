@@ -18,9 +18,9 @@ def create_app(config: dict[str, Any] | None = None, **overrides: Any) -> Flask:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from app import models  # noqa: F401  (registers the tables)
-    from app.services import counters  # noqa: F401  (keeps counters in step with every flush)
     from app.db_setup import configure_engine_events
     from app.extensions import csrf, db, login, migrate
+    from app.services import counters  # noqa: F401  (keeps counters in step with every flush)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)

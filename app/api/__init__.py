@@ -29,9 +29,17 @@ def _authenticate() -> None:
     g.user = user_from_token(token.strip())
 
 
-from app.api import auth, definitions, instances, messages, openapi, tasks  # noqa: E402,F401
-from app.api import certificates, registry  # noqa: E402,F401
-from app.api import incidents  # noqa: E402,F401
-from app.api import documents  # noqa: E402,F401
-from app.api import document_retention  # noqa: E402,F401
-from app.api import cases  # noqa: E402,F401
+from app.api import (  # noqa: F401  # noqa: E402,F401
+    auth,
+    cases,
+    certificates,
+    definitions,
+    document_retention,
+    documents,
+    incidents,
+    instances,
+    messages,
+    openapi,
+    registry,
+    tasks,
+)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.models import (ElementCounter, HumanTask, Incident, InstanceEvent, ProcessDefinition, ProcessInstance)
-from app.services import processes, tasks as task_service
+from app.models import ElementCounter, HumanTask, Incident, InstanceEvent, ProcessDefinition, ProcessInstance
+from app.services import processes
+from app.services import tasks as task_service
 
 
 def iso(value: datetime | None) -> str | None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Sequence
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, text
 
 from app.extensions import db
-from app.models import ElementCounter, HumanTask, InstanceVariable, ProcessDefinition, ProcessInstance, User
+from app.models import ElementCounter, HumanTask, ProcessDefinition, ProcessInstance, User
 from app.models._types import utcnow
 from app.services.counters import recount_all
 from app.services.deployments import deploy_files
@@ -116,10 +117,10 @@ def _rows(templates: list[Template], open_tasks: int, instances: int, queues: Se
 
 def _copy(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     raw = db.session.connection().connection.dbapi_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _insert(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import HumanTask, InstanceCounter, ProcessInstance
+from app.models import HumanTask, InstanceCounter
 from app.models._types import utcnow
 from app.services import counters
 

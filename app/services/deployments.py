@@ -34,7 +34,7 @@ def _sha256(data: bytes) -> str:
 
 def _classify(name: str) -> str | None:
     lower = name.lower()
-    if lower.endswith(".bpmn") or lower.endswith(".bpmn20.xml"):
+    if lower.endswith((".bpmn", ".bpmn20.xml")):
         return "bpmn"
     if lower.endswith(".dmn"):
         return "dmn"

@@ -33,7 +33,7 @@ def decode_cursor(cursor: str) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list):
-            raise ValueError("not a list")
+            raise TypeError("not a list")
         return [datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) and "$dt" in v else v for v in values]
     except (ValueError, TypeError, KeyError) as exc:
         raise BadRequestError("invalid page cursor",

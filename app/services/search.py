@@ -1,7 +1,7 @@
 """Process instance search: filters on status, definition, business key, dates and business variables."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, literal, select
@@ -21,13 +21,12 @@ INSTANCE_SORT_FIELDS = {"startedAt": ProcessInstance.started_at, "endedAt": Proc
 
 def _parse_time(value: Any, field: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise BadRequestError(f"filter.{field} must be an ISO 8601 date-time",
                               [{"field": f"filter.{field}", "message": "ISO 8601 date-time"}]) from exc
     if parsed.tzinfo is None:
-        from datetime import timezone
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 

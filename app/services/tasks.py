@@ -12,9 +12,8 @@ from app.errors import BadRequestError, ConflictError, NotFoundError, Permission
 from app.extensions import db
 from app.models import FormDefinition, HumanTask, InstanceVariable, ProcessInstance, User
 from app.models._types import utcnow
-from app.services import counters
+from app.services import counters, processes, projections, task_rules
 from app.services import forms as form_service
-from app.services import processes, projections, task_rules
 from app.services.keyset import SortKey, after_cursor
 from app.services.paging import encode_cursor, parse_page
 from app.services.permissions import can_see_task, visible_queues

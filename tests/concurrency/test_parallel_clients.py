@@ -56,7 +56,7 @@ def test_concurrent_claims_give_one_winner_per_task(live_server, make_user):  # 
     for task_id in task_ids:
         barrier = threading.Barrier(len(clients))
 
-        def claim(client: Client) -> int:
+        def claim(client: Client, barrier: threading.Barrier = barrier, task_id: int = task_id) -> int:
             barrier.wait()
             return client.post(f"/tasks/{task_id}/assignment").status_code
 
@@ -76,7 +76,7 @@ def test_concurrent_completion_completes_once(live_server, make_user):  # type: 
         admin.post(f"/tasks/{task['id']}/assignment")
         barrier = threading.Barrier(4)
 
-        def complete(_: int) -> int:
+        def complete(_: int, barrier: threading.Barrier = barrier, task: dict[str, Any] = task) -> int:
             barrier.wait()
             return admin.post(f"/tasks/{task['id']}/completion", {"variables": {}}).status_code
 
@@ -104,7 +104,8 @@ def test_parallel_branches_completed_at_once_lose_nothing(live_server, make_user
         right.post(f"/tasks/{tasks['right']}/assignment")
         barrier = threading.Barrier(2)
 
-        def complete(pair: tuple[Client, str]) -> int:
+        def complete(pair: tuple[Client, str], barrier: threading.Barrier = barrier,
+                     tasks: dict[str, int] = tasks, round_: int = round_) -> int:
             client, element = pair
             barrier.wait()
             # A stale write is refused with 409 and may be retried; it must never be lost.

@@ -5,8 +5,8 @@ Revises:
 Create Date: 2026-11-21 10:04:13.164981
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import app.models._types
