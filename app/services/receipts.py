@@ -1,7 +1,6 @@
 """Receipts of filed documents: gap-free numbers per office and year, verification codes, the PDF."""
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from dataclasses import dataclass
@@ -9,11 +8,10 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfgen.canvas import Canvas
 
 from app.services.certificates import CODE_ALPHABET, format_code, format_ssn
 from app.services.registry import next_in_sequence
+from app.services.simple_pdf import Page, wrap, write_pdf
 
 NUMBER_PREFIX = "REC"
 CODE_LENGTH = 12  # 60 random bits, Crockford base 32 like certificates
@@ -78,32 +76,51 @@ def _size(size: int) -> str:
 
 def render_receipt_pdf(facts: ReceiptFacts) -> bytes:
     """A one-page A5 receipt: institution, number, date and time, subject, document, agent, code."""
-    buffer = io.BytesIO()
-    c = Canvas(buffer, pagesize=A5, pageCompression=1)
-    c.setTitle(f"Receipt {facts.number}")
-    c.setAuthor(facts.institution)
-    c.setSubject("Document receipt")
+    page = Page(PAGE_W, PAGE_H)
     width = PAGE_W - 2 * MARGIN
 
     y = PAGE_H - MARGIN
-    c.setFont(BOLD_FONT, 12)
-    for line in simpleSplit(facts.institution, BOLD_FONT, 12, width):
-        c.drawString(MARGIN, y - 10, line)
+    for line in wrap(facts.institution, BOLD_FONT, 12, width):
+        page.text(MARGIN, y - 10, line, BOLD_FONT, 12)
         y -= 15
-    c.line(MARGIN, y - 4, PAGE_W - MARGIN, y - 4)
+    page.line(MARGIN, y - 4, PAGE_W - MARGIN, y - 4)
     y -= 24
-    c.setFont(BOLD_FONT, 15)
-    c.drawCentredString(PAGE_W / 2, y, "Document receipt")
+    page.centred_text(PAGE_W / 2, y, "Document receipt", BOLD_FONT, 15)
     y -= 16
-    c.setFont(BODY_FONT, 9)
-    c.drawCentredString(PAGE_W / 2, y, "Accusé de réception de document")
+    page.centred_text(PAGE_W / 2, y, "Accusé de réception de document", BODY_FONT, 9)
     y -= 24
 
-    when = facts.received_at.strftime("%d/%m/%Y at %H:%M:%S UTC")
+    label_w = 32 * mm
+    for label, value in _rows(facts):
+        page.text(MARGIN, y, label, BOLD_FONT, 9)
+        for line in wrap(value, BODY_FONT, 9.5, width - label_w) or [""]:
+            page.text(MARGIN + label_w, y, line, BODY_FONT, 9.5)
+            y -= 13
+        y -= 3
+
+    y -= 6
+    page.line(MARGIN, y, PAGE_W - MARGIN, y)
+    y -= 18
+    page.text(MARGIN, y, f"Verification code: {format_code(facts.verification_code)}", BOLD_FONT, 11)
+    y -= 14
+    page.text(MARGIN, y, "Give the receipt number and this code to any office to confirm the filing.", BODY_FONT, 8)
+    y -= 14
+    page.text(MARGIN, y, "SHA-256 fingerprint of the file received:", BODY_FONT, 8)
+    y -= 11
+    page.text(MARGIN, y, facts.sha256[:32], MONO_FONT, 7.5)
+    y -= 9
+    page.text(MARGIN, y, facts.sha256[32:], MONO_FONT, 7.5)
+    page.text(MARGIN, MARGIN - 4 * mm, "This receipt acknowledges that the document was handed over; it does not "
+                                       "judge its content.", BODY_FONT, 7.5)
+    return write_pdf(page, title=f"Receipt {facts.number}", author=facts.institution, subject="Document receipt",
+                     created=facts.received_at)
+
+
+def _rows(facts: ReceiptFacts) -> list[tuple[str, str]]:
     who_label, who = _subject_line(facts)
     rows = [
         ("Receipt number", facts.number),
-        ("Received on", when),
+        ("Received on", facts.received_at.strftime("%d/%m/%Y at %H:%M:%S UTC")),
         (who_label, who),
         ("Document", f"{facts.document_label} ({facts.document_type})"),
         ("File", facts.original_name),
@@ -115,36 +132,4 @@ def render_receipt_pdf(facts: ReceiptFacts) -> bytes:
     if facts.process_instance_id:
         rows.append(("Process instance", str(facts.process_instance_id)))
     rows.append(("Received by", facts.agent))
-    label_w = 32 * mm
-    for label, value in rows:
-        lines = simpleSplit(value, BODY_FONT, 9.5, width - label_w) or [""]
-        c.setFont(BOLD_FONT, 9)
-        c.drawString(MARGIN, y, label)
-        c.setFont(BODY_FONT, 9.5)
-        for line in lines:
-            c.drawString(MARGIN + label_w, y, line)
-            y -= 13
-        y -= 3
-
-    y -= 6
-    c.line(MARGIN, y, PAGE_W - MARGIN, y)
-    y -= 18
-    c.setFont(BOLD_FONT, 11)
-    c.drawString(MARGIN, y, f"Verification code: {format_code(facts.verification_code)}")
-    y -= 14
-    c.setFont(BODY_FONT, 8)
-    c.drawString(MARGIN, y, "Give the receipt number and this code to any office to confirm the filing.")
-    y -= 14
-    c.drawString(MARGIN, y, "SHA-256 fingerprint of the file received:")
-    y -= 11
-    c.setFont(MONO_FONT, 7.5)
-    c.drawString(MARGIN, y, facts.sha256[:32])
-    y -= 9
-    c.drawString(MARGIN, y, facts.sha256[32:])
-
-    c.setFont(BODY_FONT, 7.5)
-    c.drawString(MARGIN, MARGIN - 4 * mm, "This receipt acknowledges that the document was handed over; it does not "
-                                          "judge its content.")
-    c.showPage()
-    c.save()
-    return buffer.getvalue()
+    return rows
