@@ -123,8 +123,7 @@ def _chunks(stream: Any, size: int = 256 * 1024):  # type: ignore[no-untyped-def
 @api_bp.get("/documents/<int:document_id>/receipt")
 def get_document_receipt(document_id: int):  # type: ignore[no-untyped-def]
     # The receipt names the person: its printing is logged like any read of the record.
-    document = in_transaction(lambda: documents.read_document(document_id, current_user(), "document_receipt"))
-    facts = documents.receipt_facts(document)
+    facts = in_transaction(lambda: documents.read_receipt(document_id, current_user()))
     pdf = receipts.render_receipt_pdf(facts)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{facts.number}.pdf"', "Cache-Control": "private, no-store"})
