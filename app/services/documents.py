@@ -292,9 +292,7 @@ def file_document(upload: Upload, document_type: str | None, actor: User, *, sub
         legal_hold=False,
     )
     # Last, so the receipt counter's row lock is held as briefly as possible before the commit.
-    document.receipt_number = receipts.next_receipt_number(current_app.config["OFFICE_CODE"], now.year)
-    db.session.add(document)
-    db.session.flush()
+    receipts.number_new_document(document, current_app.config["OFFICE_CODE"], now.year)
     log.info("document %s filed (%s, %d bytes, %s pages) by %s", document.id, media_type, stored.size, pages,
              actor.username)
     return document

@@ -8,7 +8,12 @@ from datetime import datetime
 
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
+from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.extensions import db
+from app.models.document import Document
+from app.models.registry import RegistrySequence
 from app.services.certificates import CODE_ALPHABET, format_code, format_ssn
 from app.services.registry import next_in_sequence
 from app.services.simple_pdf import Page, wrap, write_pdf
@@ -30,6 +35,43 @@ def next_receipt_number(office: str, year: int) -> str:
     """REC-<office>-<year>-<n>: gap-free per office and year (the counter row is locked until commit)."""
     code = office_code(office)
     return f"{NUMBER_PREFIX}-{code}-{year}-{next_in_sequence(f'receipt-{code}', year):06d}"
+
+
+def number_new_document(document: Document, office: str, year: int) -> None:
+    """Insert a new document with its receipt number from the office's gap-free counter; call it last.
+
+    The counter row stays locked until the transaction ends: every filing of the office waits for
+    it, so the less happens between taking a number and the commit, the more documents an office
+    files per second. On PostgreSQL the row is inserted first with a provisional number, then one
+    statement bumps the counter and writes the number into it, and the commit follows. SQLite
+    locks the whole database at the first write anyway: there the number is taken and the row
+    inserted with it.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        document.receipt_number = next_receipt_number(office, year)
+        db.session.add(document)
+        db.session.flush()
+        return
+    document.receipt_number = f"PENDING-{secrets.token_hex(8)}"  # never committed
+    db.session.add(document)
+    db.session.flush()
+    code = office_code(office)
+    counter = (update(RegistrySequence)
+               .where(RegistrySequence.name == f"receipt-{code}", RegistrySequence.year == year)
+               .values(last_value=RegistrySequence.last_value + 1)
+               .returning(RegistrySequence.last_value).cte("counter"))
+    digits = cast(counter.c.last_value, String)
+    numbered = select(literal(f"{NUMBER_PREFIX}-{code}-{year}-")
+                      + func.lpad(digits, func.greatest(6, func.length(digits)), "0")).scalar_subquery()
+    number = db.session.execute(
+        update(Document).where(Document.id == document.id, select(counter.c.last_value).exists())
+        .values(receipt_number=numbered).returning(Document.receipt_number)
+        .execution_options(synchronize_session=False)).scalar()
+    if number is None:  # the office's first document of the year: its counter row is created
+        number = next_receipt_number(office, year)
+        db.session.execute(update(Document).where(Document.id == document.id).values(receipt_number=number)
+                           .execution_options(synchronize_session=False))
+    set_committed_value(document, "receipt_number", number)
 
 
 def new_verification_code() -> str:

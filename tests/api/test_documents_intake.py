@@ -92,3 +92,27 @@ def test_a_malformed_multipart_body_is_a_400_and_files_nothing(app, agent, reg):
         **agent.headers, "Content-Type": "multipart/form-data"})
     problem(no_boundary, 400)
     assert counts(app) == before
+
+
+def test_a_number_taken_by_a_filing_that_fails_is_given_to_the_next(app, agent, reg, monkeypatch):  # type: ignore[no-untyped-def]
+    from app.errors import ValidationFailedError
+    from app.services import receipts
+
+    first = file_ok(agent, text_pdf(["Première pièce du dossier de la caisse"] * 3), reg.helene)["receiptNumber"]
+    second = file_ok(agent, text_pdf(["Deuxième pièce du dossier de la caisse"] * 3), reg.helene)["receiptNumber"]
+    numbering = receipts.number_new_document
+
+    def numbered_then_failed(document, office, year):  # type: ignore[no-untyped-def]
+        numbering(document, office, year)
+        assert document.receipt_number.startswith("REC-")  # the real number, not the provisional one
+        raise ValidationFailedError("failed after numbering")
+
+    monkeypatch.setattr(receipts, "number_new_document", numbered_then_failed)
+    before = counts(app)[0]
+    problem(upload(agent, text_pdf(["Pièce refusée après numérotation"] * 3), subject=reg.helene), 422)
+    assert counts(app)[0] == before
+    monkeypatch.setattr(receipts, "number_new_document", numbering)
+    third = file_ok(agent, text_pdf(["Troisième pièce du dossier de la caisse"] * 3), reg.helene)["receiptNumber"]
+    assert [int(n.rsplit("-", 1)[1]) for n in (first, second, third)] == [1, 2, 3]
+    listed = agent.get(f"/documents?subject={reg.helene}").get_json()["items"]
+    assert sorted(item["receiptNumber"] for item in listed) == sorted([first, second, third])
