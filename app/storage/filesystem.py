@@ -16,6 +16,8 @@ from .base import (
     validate_key,
 )
 
+# Bytes hashed and written at a time (the upload is in memory already; bounded by its limit).
+WRITE_PIECE = 8 * 1024 * 1024
 # Incoming bytes are spooled here before their hash (and so their final name) is known.
 # It sits under the root so os.replace stays on one filesystem and is atomic.
 INCOMING_DIR = ".incoming"
@@ -61,17 +63,19 @@ class FilesystemStorage:
         fd, tmp = self._temporary_file()
         try:
             with os.fdopen(fd, "wb") as out:
-                sha256, size = copy_hashing(stream, out.write, max_bytes)
+                # Large pieces: every hash update and write lets other threads take the GIL, and
+                # getting it back costs up to a switch interval when the process is busy.
+                sha256, size = copy_hashing(stream, out.write, max_bytes, WRITE_PIECE)
                 out.flush()
+                os.fchmod(out.fileno(), 0o644)
                 os.fsync(out.fileno())
                 if self.drop_cache:
                     _drop_cached_pages(out.fileno())
             final = self._path(sha256)
-            if final.exists() and final.stat().st_size == size:
+            if _size_of(final) == size:
                 # Same content already stored: keep the existing file.
                 tmp.unlink()
             else:
-                os.chmod(tmp, 0o644)
                 # Atomic: readers see either no object or the whole object. Two writers of
                 # the same content replace each other with identical bytes.
                 try:
@@ -127,6 +131,13 @@ class FilesystemStorage:
 
     def __repr__(self) -> str:
         return f"FilesystemStorage({str(self.root)!r})"
+
+
+def _size_of(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
 
 
 def _drop_cached_pages(fd: int) -> None:
