@@ -99,14 +99,20 @@ def read_multipart_form(request: Request, max_bytes: int) -> MultipartForm:
     if not boundary or len(boundary) > 200:
         raise BadRequestError("multipart/form-data needs a boundary parameter")
     body = read_body(request, max_bytes)
+    # The same bounds as Flask's own form parsing (MAX_FORM_MEMORY_SIZE, MAX_FORM_PARTS).
+    field_limit, parts_limit = request.max_form_memory_size, request.max_form_parts
     try:
-        return parse_multipart(body, boundary.encode("latin-1"))
+        return parse_multipart(body, boundary.encode("latin-1"), field_limit=field_limit, parts_limit=parts_limit)
     except (_Unusual, UnicodeError):
-        return _parse_with_werkzeug(body, boundary.encode("latin-1"))
+        return _parse_with_werkzeug(body, boundary.encode("latin-1"), field_limit, parts_limit)
 
 
-def parse_multipart(body: bytes, boundary: bytes) -> MultipartForm:
-    """Split a multipart body in the plain RFC 7578 shape (CRLF everywhere); _Unusual otherwise."""
+def parse_multipart(body: bytes, boundary: bytes, *, field_limit: int | None = None,
+                    parts_limit: int | None = None) -> MultipartForm:
+    """Split a multipart body in the plain RFC 7578 shape (CRLF everywhere); _Unusual otherwise.
+
+    PayloadTooLargeError for a text field longer than field_limit or more parts than parts_limit.
+    """
     delimiter = b"--" + boundary
     if body.startswith(delimiter):
         position = len(delimiter)
@@ -117,9 +123,13 @@ def parse_multipart(body: bytes, boundary: bytes) -> MultipartForm:
         position = found + 2 + len(delimiter)
     separator = CRLF + delimiter
     form = MultipartForm()
+    parts = 0
     while True:
         if body.startswith(b"--", position):
             return form  # closing delimiter; whatever follows is the epilogue
+        parts += 1
+        if parts_limit is not None and parts > parts_limit:
+            raise PayloadTooLargeError(f"at most {parts_limit} form parts")
         line_end = body.find(CRLF, position)
         if line_end < 0 or body[position:line_end].strip(b" \t"):
             raise _Unusual("junk after a delimiter")
@@ -144,6 +154,8 @@ def parse_multipart(body: bytes, boundary: bytes) -> MultipartForm:
                 form.add_file(name, FilePart(options["filename"], headers.get("content-type"),
                                              body[content_start:content_end]))
             else:
+                if field_limit is not None and content_end - content_start > field_limit:
+                    raise PayloadTooLargeError(f"form fields are limited to {field_limit} bytes")
                 form.add_field(name, body[content_start:content_end].decode("utf-8", "replace"))
         position = next_separator + len(separator)
 
@@ -162,10 +174,13 @@ def _part_headers(block: bytes) -> dict[str, str]:
     return headers
 
 
-def _parse_with_werkzeug(body: bytes, boundary: bytes) -> MultipartForm:
-    parser = MultiPartParser(max_form_memory_size=len(body) + 1)
+def _parse_with_werkzeug(body: bytes, boundary: bytes, field_limit: int | None,
+                         parts_limit: int | None) -> MultipartForm:
+    parser = MultiPartParser(max_form_memory_size=field_limit, max_form_parts=parts_limit)
     try:
         fields, files = parser.parse(io.BytesIO(body), boundary, len(body))
+    except RequestEntityTooLarge:
+        raise PayloadTooLargeError("a form field or the number of parts is over the limit") from None
     except ValueError:
         raise BadRequestError("the multipart body is malformed",
                               [{"field": "file", "message": "malformed multipart body"}]) from None

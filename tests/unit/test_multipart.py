@@ -125,7 +125,7 @@ def reader_app() -> Flask:
     @app.post("/read")
     def read():  # type: ignore[no-untyped-def]
         try:
-            form = read_multipart_form(request, 10_000)
+            form = read_multipart_form(request, app.config.get("READ_LIMIT", 10_000))
         except AppError as exc:
             return {"status": exc.status, "detail": exc.detail}, exc.status
         return {"fields": form.fields, "files": {k: len(v.data) for k, v in form.files.items()}}
@@ -169,3 +169,15 @@ def test_limits_and_short_bodies(reader_app: Flask) -> None:
     assert no_boundary.status_code == BadRequestError.status
     malformed = b"--" + BOUNDARY + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n--" + BOUNDARY + b"--\r\n"
     assert post(reader_app, malformed, Content_Length=str(len(malformed))).status_code == BadRequestError.status
+
+
+def test_the_bounds_of_flask_form_parsing_apply(reader_app: Flask) -> None:
+    # werkzeug applies MAX_FORM_MEMORY_SIZE to each 64 kB piece it reads, so the limit is above that.
+    reader_app.config.update(MAX_FORM_MEMORY_SIZE=70_000, MAX_FORM_PARTS=3, READ_LIMIT=200_000)
+    for shape in (lambda b: b, lambda b: b.replace(b"\r\n", b"\n")):  # the fast path and werkzeug's
+        long_field = shape(body(part("subject", b"1" * 70_001), part("file", b"x" * 5000, "a.pdf")))
+        assert post(reader_app, long_field).status_code == PayloadTooLargeError.status
+        many = shape(body(*(part("a", b"x") for _ in range(4))))
+        assert post(reader_app, many).status_code == PayloadTooLargeError.status
+        fine = shape(body(part("subject", b"1" * 70_000), part("b", b"x"), part("file", b"x" * 5000, "a.pdf")))
+        assert post(reader_app, fine).status_code == 200, shape
