@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request, url_for
-from werkzeug.formparser import FormDataParser
 
 from app.api import api_bp
 from app.api.helpers import current_user, in_transaction
@@ -14,24 +13,12 @@ from app.api.openapi import DT, EXTRA_PATHS, INT, NSTR, SCHEMAS, STR, obj, op, p
 from app.api.views import iso
 from app.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from app.models.document import DOCUMENT_STATUSES, Document, DocumentPage
+from app.multipart import read_multipart_form
 from app.services import document_search, documents, receipts
 from app.services.permissions import require_role
 
 # Room for the multipart envelope and the small fields around the file.
 MULTIPART_SLACK = 64 * 1024
-
-
-def _memory_stream(*_args: Any, **_kwargs: Any) -> io.BytesIO:
-    return io.BytesIO()
-
-
-class InMemoryFormDataParser(FormDataParser):
-    """Keeps the file part in memory: it is read whole anyway (checked before it is stored), and the
-    request is already bounded by max_content_length, so a temporary file would only cost time."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["stream_factory"] = _memory_stream
-        super().__init__(*args[1:], **kwargs)
 
 
 def _urls(d: Document) -> dict[str, str]:
@@ -68,8 +55,7 @@ def legal_hold_json(d: Document) -> dict[str, Any] | None:
     return {"reason": d.legal_hold_reason, "by": d.legal_hold_by, "at": iso(d.legal_hold_at)}
 
 
-def _optional_int(name: str) -> int | None:
-    raw = request.form.get(name) if request.method == "POST" else request.args.get(name)
+def _optional_int(name: str, raw: str | None) -> int | None:
     if raw is None or raw.strip() == "":
         return None
     try:
@@ -82,21 +68,24 @@ def _optional_int(name: str) -> int | None:
 def file_document():  # type: ignore[no-untyped-def]
     limit = int(current_app.config["MAX_UPLOAD_BYTES"])
     # Refuse an announced oversized body before reading a byte of it; a body without a length is
-    # cut off by werkzeug at the same bound while it streams to its spool file.
+    # cut off at the same bound while it is read.
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
         raise PayloadTooLargeError(f"documents are limited to {limit} bytes")
-    request.max_content_length = limit + MULTIPART_SLACK
-    request.form_data_parser_class = InMemoryFormDataParser
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaTypeError("send multipart/form-data with a `file` part")
-    upload = request.files.get("file")
+    try:
+        form = read_multipart_form(request, limit + MULTIPART_SLACK)
+    except PayloadTooLargeError:
+        raise PayloadTooLargeError(f"documents are limited to {limit} bytes") from None
+    upload = form.files.get("file")
     if upload is None:
         raise BadRequestError("the `file` part is missing", [{"field": "file", "message": "required"}])
-    instance_id = _optional_int("processInstanceId")
+    fields = form.fields
+    instance_id = _optional_int("processInstanceId", fields.get("processInstanceId"))
     document = in_transaction(lambda: documents.file_document(
-        documents.Upload(upload.stream, upload.filename), request.form.get("documentType"), current_user(),
-        subject=request.form.get("subject") or None, process_instance_id=instance_id,
-        case_number=request.form.get("caseNumber") or None, max_bytes=limit))
+        documents.Upload(io.BytesIO(upload.data), upload.filename), fields.get("documentType"), current_user(),
+        subject=fields.get("subject") or None, process_instance_id=instance_id,
+        case_number=fields.get("caseNumber") or None, max_bytes=limit))
     body = {"id": document.id, "sha256": document.sha256, "status": document.status,
             "receiptNumber": document.receipt_number, **_urls(document)}
     response = jsonify(body)
@@ -141,8 +130,7 @@ def _chunks(stream: Any, size: int = 256 * 1024):  # type: ignore[no-untyped-def
 @api_bp.get("/documents/<int:document_id>/receipt")
 def get_document_receipt(document_id: int):  # type: ignore[no-untyped-def]
     # The receipt names the person: its printing is logged like any read of the record.
-    document = in_transaction(lambda: documents.read_document(document_id, current_user(), "document_receipt"))
-    facts = documents.receipt_facts(document)
+    facts = in_transaction(lambda: documents.read_receipt(document_id, current_user()))
     pdf = receipts.render_receipt_pdf(facts)
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{facts.number}.pdf"', "Cache-Control": "private, no-store"})
@@ -152,10 +140,11 @@ def get_document_receipt(document_id: int):  # type: ignore[no-untyped-def]
 def list_documents():  # type: ignore[no-untyped-def]
     require_role(current_user(), documents.DOCUMENT_ROLES, "search documents")
     flt = document_search.DocumentFilter(
-        subject=request.args.get("subject") or None, process_instance_id=_optional_int("processInstanceId"),
+        subject=request.args.get("subject") or None,
+        process_instance_id=_optional_int("processInstanceId", request.args.get("processInstanceId")),
         document_type=request.args.get("documentType") or None, status=request.args.get("status") or None,
         verification_code=request.args.get("verificationCode") or None)
-    limit = _optional_int("limit")
+    limit = _optional_int("limit", request.args.get("limit"))
     limit = document_search.DEFAULT_LIMIT if limit is None else limit
     after = request.args.get("after") or None
     q = (request.args.get("q") or "").strip()

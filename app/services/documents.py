@@ -292,9 +292,7 @@ def file_document(upload: Upload, document_type: str | None, actor: User, *, sub
         legal_hold=False,
     )
     # Last, so the receipt counter's row lock is held as briefly as possible before the commit.
-    document.receipt_number = receipts.next_receipt_number(current_app.config["OFFICE_CODE"], now.year)
-    db.session.add(document)
-    db.session.flush()
+    receipts.number_new_document(document, current_app.config["OFFICE_CODE"], now.year)
     document_retention.secure_original(document, data)
     log.info("document %s filed (%s, %d bytes, %s pages) by %s", document.id, media_type, stored.size, pages,
              actor.username)
@@ -378,10 +376,21 @@ def documents_of_instance(instance_id: int, limit: int = 100) -> list[Document]:
         .order_by(Document.received_at, Document.id).limit(limit)))
 
 
-def receipt_facts(document: Document) -> receipts.ReceiptFacts:
-    """What the document's receipt states (names looked up now; identifiers as filed)."""
+def read_receipt(document_id: int, reader: User) -> receipts.ReceiptFacts:
+    """What a document's receipt states, for a reader allowed to print it (logged like any read)."""
+    return receipt_facts(read_document(document_id, reader, "document_receipt"), reader)
+
+
+def receipt_facts(document: Document, reader: User | None = None) -> receipts.ReceiptFacts:
+    """What the document's receipt states (names looked up now; identifiers as filed).
+
+    `reader` is who prints it: usually the agent who filed the document, then not looked up again.
+    """
     document_retention.ensure_not_disposed(document)
-    agent = db.session.scalar(select(User).where(User.username == document.received_by))
+    if reader is not None and reader.username == document.received_by:
+        agent: User | None = reader
+    else:
+        agent = db.session.scalar(select(User).where(User.username == document.received_by))
     case_number = (db.session.scalar(select(Case.number).where(Case.id == document.case_id))
                    if document.case_id else None)
     kind = DOCUMENT_TYPES.get(document.document_type)

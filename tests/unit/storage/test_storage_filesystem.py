@@ -241,3 +241,37 @@ def test_build_storage_filesystem(tmp_path: Path) -> None:
     storage = build_storage({"DATA_DIR": str(tmp_path), "S3_ENDPOINT": ""})
     assert isinstance(storage, FilesystemStorage)
     assert storage.root == tmp_path / "objects"
+
+
+def test_directories_are_made_again_when_missing(storage: FilesystemStorage) -> None:
+    import shutil
+
+    first = storage.put_stream(io.BytesIO(b"first"), content_type="text/plain")
+    # Someone cleaned up: the spool directory and the fan-out directories are gone.
+    shutil.rmtree(storage.root)
+    second = storage.put_stream(io.BytesIO(b"second"), content_type="text/plain")
+    assert storage.read(second.key) == b"second"
+    assert not storage.exists(first.key)
+    assert [p.name for p in (storage.root / ".incoming").iterdir()] == []
+
+
+@pytest.mark.parametrize("drop_cache", [True, False])
+def test_stored_pages_are_dropped_from_the_cache_after_fsync(tmp_path: Path, monkeypatch, drop_cache: bool) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    calls: list[tuple[str, object]] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(("fsync", fd)), real_fsync(fd))[1])
+    if hasattr(os, "posix_fadvise"):
+        monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: calls.append(("fadvise", advice)))
+    storage = FilesystemStorage(tmp_path / "objects", drop_cache=drop_cache)
+    data = bytes(range(256)) * 8192  # 2 MB
+    stored = storage.put_stream(io.BytesIO(data), content_type="application/pdf")
+    assert storage.read(stored.key) == data
+    kinds = [kind for kind, _ in calls]
+    # The file is synced before anything else; new fan-out directories are synced after the rename.
+    assert kinds[0] == "fsync" and kinds.count("fsync") >= 2
+    if drop_cache and hasattr(os, "posix_fadvise"):
+        assert kinds[1] == "fadvise" and calls[1][1] == os.POSIX_FADV_DONTNEED
+    else:
+        assert "fadvise" not in kinds
