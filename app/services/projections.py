@@ -87,7 +87,9 @@ def known_open_tasks(instance_id: int) -> list[HumanTask] | None:
     rows = db.session.info.get(OPEN_TASKS_KEY, {}).get(instance_id)
     if rows is None:
         return None
-    return sorted((row for row in rows if row.state == "open"), key=lambda row: (row.id is None, row.id or 0))
+    if any(row.id is None for row in rows):
+        db.session.flush()  # asked before the commit: the new rows get their ids now
+    return sorted((row for row in rows if row.state == "open"), key=lambda row: row.id)
 
 
 def fill_from_snapshot(instance: ProcessInstance, snap: Snapshot, now: datetime) -> bool:
