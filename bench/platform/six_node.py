@@ -147,7 +147,7 @@ def service_processes(url: str, n: int, processes: int) -> float:
         return per * processes / (time.perf_counter() - start)
 
 
-def http_api(url: str, n: int, clients: int, workers: int = 4, threads: int = 4) -> float:
+def http_api(url: str, n: int, clients: int, workers: int = 2, threads: int = 4) -> float:
     """Instances/s through gunicorn with `clients` parallel HTTP clients."""
     port = 5123
     env = {**os.environ, "GUICHET_DATABASE_URL": url, "GUICHET_SECRET_KEY": "bench", "GUICHET_LOG_LEVEL": "WARNING",
@@ -203,7 +203,8 @@ def http_api(url: str, n: int, clients: int, workers: int = 4, threads: int = 4)
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU time used so far by every PostgreSQL process of this machine (user + system, from /proc)."""
+    """CPU time used so far by PostgreSQL on this machine (user + system, from /proc): the live
+    processes' own, plus what the postmaster has collected from backends that have exited."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -214,7 +215,7 @@ def postgres_cpu_seconds() -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -247,7 +248,8 @@ def main() -> None:
     parser.add_argument("--url", default=PG_URL)
     parser.add_argument("--paths", default=",".join(PATHS),
                         help=f"comma-separated subset of {', '.join(PATHS)} (plain always runs: it is the baseline)")
-    parser.add_argument("--http-workers", type=int, default=4, help="gunicorn processes for http_8")
+    # The defaults are what `guichet web` runs.
+    parser.add_argument("--http-workers", type=int, default=2, help="gunicorn processes for http_8")
     parser.add_argument("--http-threads", type=int, default=4, help="threads per gunicorn process for http_8")
     args = parser.parse_args()
     chosen = ["plain"] + [p for p in args.paths.split(",") if p in PATHS and p != "plain"]
