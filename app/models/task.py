@@ -45,3 +45,6 @@ class HumanTask(db.Model):
     # The element's rules (task_rules: separateFrom, completionCheck), copied at creation; NULL on
     # rows older than migration 0009, whose rules are read from the definition instead.
     rules: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # Users the four-eyes rule keeps off this task right now, as ",ann,bob," (NULL: nobody), kept in
+    # step at every save of the instance so that inboxes can leave the task out for them.
+    excluded_users: Mapped[str | None] = mapped_column(String(1000))

@@ -168,7 +168,9 @@ def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, 
         created.append(task)
         record_event(instance.id, "task_created", actor, element_id=view.element_id, task=task,
                      details={"queue": view.queue}, at=now)
-    remember_open_tasks(instance.id, [row for engine_id, row in open_rows.items() if engine_id in ready_ids] + created)
+    still_open = [row for engine_id, row in open_rows.items() if engine_id in ready_ids] + created
+    remember_open_tasks(instance.id, still_open)
+    task_rules.keep_exclusions_current(still_open)
     for engine_id, row in open_rows.items():
         if engine_id not in ready_ids:
             # The engine no longer waits on it (interrupting boundary event, cancellation...).

@@ -86,16 +86,43 @@ def _names(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").split(",") if part.strip()]
 
 
+def _latest_separated_completions(task: HumanTask) -> list[HumanTask]:
+    """The latest completion of each task this one must be separated from (in its instance)."""
+    found = []
+    for element_id in _names(task_rules(task).get(SEPARATE_FROM)):
+        conditions = [HumanTask.instance_id == task.instance_id, HumanTask.element_id == element_id,
+                      HumanTask.state == "completed"]
+        if task.id is not None:  # a row not yet inserted is not completed either
+            conditions.append(HumanTask.id != task.id)
+        latest = db.session.scalar(select(HumanTask).where(*conditions)
+                                   .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
+        if latest is not None:
+            found.append(latest)
+    return found
+
+
 def earlier_completion(task: HumanTask, username: str) -> HumanTask | None:
     """The latest completion of a task this one must be separated from, when `username` did it."""
-    for element_id in _names(task_rules(task).get(SEPARATE_FROM)):
-        latest = db.session.scalar(select(HumanTask).where(
-            HumanTask.instance_id == task.instance_id, HumanTask.element_id == element_id,
-            HumanTask.state == "completed", HumanTask.id != task.id)
-            .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
-        if latest is not None and latest.completed_by == username:
-            return latest
-    return None
+    return next((t for t in _latest_separated_completions(task) if t.completed_by == username), None)
+
+
+def excluded_users(task: HumanTask) -> str | None:
+    """Who may not take this task under its `separateFrom` rule now, as ",ann,bob," (None: nobody).
+
+    Only the inbox reads it, to leave the task out; claiming and completing check the rule itself.
+    """
+    names = sorted({t.completed_by for t in _latest_separated_completions(task) if t.completed_by})
+    text = "".join(f",{name}" for name in names)
+    return f"{text}," if text and len(text) < 1000 else None
+
+
+def keep_exclusions_current(open_tasks: list[HumanTask]) -> None:
+    """After an instance moved on, bring `excluded_users` of its open four-eyes tasks up to date."""
+    for task in open_tasks:
+        if _names(task_rules(task).get(SEPARATE_FROM)):
+            value = excluded_users(task)
+            if task.excluded_users != value:
+                task.excluded_users = value
 
 
 def _describe(earlier: HumanTask) -> str:

@@ -143,6 +143,10 @@ def _task_conditions(actor: User, flt: dict[str, Any]) -> list[Any]:
                      else (HumanTask.due_at.is_(None) | (HumanTask.due_at >= now)))
     if "variables" in flt:
         conds.extend(variables_condition(HumanTask.instance_id, flt["variables"]))
+    if "processInstanceId" not in flt:
+        # A work list leaves out what the four-eyes rule keeps the caller off; one instance's list shows all.
+        conds.append(HumanTask.excluded_users.is_(None)
+                     | ~HumanTask.excluded_users.contains(f",{actor.username},", autoescape=True))
     return conds
 
 

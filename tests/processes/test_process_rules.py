@@ -159,3 +159,26 @@ def test_tasks_keep_their_rules_and_rows_older_than_the_copy_still_obey_them(app
     assert third.post(f"/tasks/{sign['id']}/assignment").status_code == 200
     unknown = third.post(f"/tasks/{sign['id']}/completion", json={"variables": {}})
     assert unknown.status_code == 422 and "no_such_check" in unknown.get_json()["detail"]
+
+
+def test_a_work_list_leaves_out_the_task_the_four_eyes_rule_keeps_you_off(analyst, login) -> None:  # type: ignore[no-untyped-def]
+    from tests.processes.conftest import do_task, open_task
+
+    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
+    first, second, third = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
+    iid = first.post("/process-instances", json={"processDefinitionKey": "four_eyes",
+                                                  "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
+    do_task(first, iid, "a")
+    do_task(second, iid, "b")
+    sign = open_task(third, iid, "c")
+
+    def work_list(api: Any) -> list[int]:
+        found = api.post("/tasks/search", json={"filter": {"queue": "backoffice"}})
+        assert found.status_code == 200
+        return [t["id"] for t in found.get_json()["items"]]
+
+    assert sign["id"] not in work_list(first) and sign["id"] not in work_list(second)
+    assert sign["id"] in work_list(third)
+    # The instance's own list still shows every task, to everyone who may see it.
+    listed = first.post("/tasks/search", json={"filter": {"processInstanceId": iid}}).get_json()["items"]
+    assert [t["elementId"] for t in listed] == ["c"]

@@ -9,6 +9,7 @@ Revises: 0008_document_retention
 - `human_tasks.rules`: the four-eyes and completion-check properties of the task's element, copied
   when the task is created so that claiming and completing need not load the definition. NULL on
   rows made before this revision: those still read the rules from the deployed definition.
+- `human_tasks.excluded_users`: who the four-eyes rule keeps off an open task, for the inbox.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -51,6 +52,7 @@ $$
 
 def upgrade():
     op.add_column("human_tasks", sa.Column("rules", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=True))
+    op.add_column("human_tasks", sa.Column("excluded_users", sa.String(length=1000), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPLY_COUNTERS)
 
@@ -59,4 +61,5 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS guichet_apply_counters(jsonb)")
     with op.batch_alter_table("human_tasks") as batch:
+        batch.drop_column("excluded_users")
         batch.drop_column("rules")
