@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from app.errors import (
     AppError,
@@ -368,12 +368,18 @@ def open_content(document: Document) -> BinaryIO:
         raise StorageUnavailableError("the original cannot be read from the object store right now") from exc
 
 
+# Built once: every instance answer runs it, and a statement object reused keeps its cache key.
+_DOCUMENTS_OF_INSTANCE = (
+    select(Document).where(or_(
+        Document.process_instance_id == bindparam("instance_id"),
+        Document.case_id.in_(select(Case.id).where(Case.process_instance_id == bindparam("instance_id"))
+                             .scalar_subquery())))
+    .order_by(Document.received_at, Document.id).limit(bindparam("limit")))
+
+
 def documents_of_instance(instance_id: int, limit: int = 100) -> list[Document]:
     """Documents filed for a process instance (directly or through its case), oldest first."""
-    case_ids = select(Case.id).where(Case.process_instance_id == instance_id).scalar_subquery()
-    return list(db.session.scalars(
-        select(Document).where(or_(Document.process_instance_id == instance_id, Document.case_id.in_(case_ids)))
-        .order_by(Document.received_at, Document.id).limit(limit)))
+    return list(db.session.scalars(_DOCUMENTS_OF_INSTANCE, {"instance_id": instance_id, "limit": limit}))
 
 
 def read_receipt(document_id: int, reader: User) -> receipts.ReceiptFacts:

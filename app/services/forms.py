@@ -7,7 +7,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.errors import ValidationFailedError
 from app.extensions import db
@@ -100,10 +100,13 @@ def check_json_schema(filename: str, schema: dict[str, Any]) -> None:
                                     [{"file": filename, "message": exc.message}]) from exc
 
 
+_LATEST_FORM = (select(FormDefinition).where(FormDefinition.form_key == bindparam("form_key"))
+                .order_by(FormDefinition.version.desc()).limit(1))
+
+
 def latest_form(form_key: str) -> FormDefinition | None:
     """Highest version of a form key."""
-    return db.session.scalar(select(FormDefinition).where(FormDefinition.form_key == form_key)
-                             .order_by(FormDefinition.version.desc()).limit(1))
+    return db.session.scalar(_LATEST_FORM, {"form_key": form_key})
 
 
 def validate_form_data(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:

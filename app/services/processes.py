@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.extensions import db
@@ -97,30 +97,44 @@ def start_process(key: str, actor: User, *, version: int | None = None, business
     return instance
 
 
+def _instance_target(by_task: bool) -> Any:
+    if by_task:
+        return select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+    return bindparam("instance_id")
+
+
+# Built once per shape (by instance id / by task id): advancing an instance runs one of them every time.
+# The definition comes with the instance: advancing it needs both, and it never changes.
+_LOAD_WITH_DEFINITION = {
+    by_task: select(ProcessInstance, ProcessDefinition)
+    .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+    .where(ProcessInstance.id == _instance_target(by_task)).execution_options(populate_existing=True)
+    for by_task in (False, True)}
+_LOCK_WITH_DEFINITION = {by_task: stmt.with_for_update(of=ProcessInstance)
+                         for by_task, stmt in _LOAD_WITH_DEFINITION.items()}
+_SQLITE_WRITE_LOCK = {
+    by_task: update(ProcessInstance).where(ProcessInstance.id == _instance_target(by_task))
+    .values(version=ProcessInstance.version).execution_options(synchronize_session=False)
+    for by_task in (False, True)}
+
+
 def lock_instance(instance_id: int | None = None, *, of_task: int | None = None) -> ProcessInstance:
     """Load an instance (by id, or the one a human task belongs to) holding its row lock until commit.
 
     FOR UPDATE on PostgreSQL; on SQLite, which has no row locks, the first write takes the database
     write lock, held until commit, and reads after it see the latest committed state.
     """
-    if of_task is not None:
-        target: Any = select(HumanTask.instance_id).where(HumanTask.id == of_task).scalar_subquery()
-        missing = f"no task {of_task}"
-    else:
-        target, missing = instance_id, f"no process instance {instance_id}"
-    # The definition comes with the instance: advancing it needs both, and it never changes.
-    stmt = (select(ProcessInstance, ProcessDefinition)
-            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-            .where(ProcessInstance.id == target))
+    by_task = of_task is not None
+    params = {"task_id": of_task} if by_task else {"instance_id": instance_id}
+    missing = f"no task {of_task}" if by_task else f"no process instance {instance_id}"
     if db.session.get_bind().dialect.name == "sqlite":
-        result = db.session.execute(update(ProcessInstance).where(ProcessInstance.id == target)
-                                    .values(version=ProcessInstance.version)
-                                    .execution_options(synchronize_session=False))
+        result = db.session.execute(_SQLITE_WRITE_LOCK[by_task], params)
         if result.rowcount == 0:
             raise NotFoundError(missing)
+        stmt = _LOAD_WITH_DEFINITION[by_task]
     else:
-        stmt = stmt.with_for_update(of=ProcessInstance)
-    row = db.session.execute(stmt.execution_options(populate_existing=True)).first()
+        stmt = _LOCK_WITH_DEFINITION[by_task]
+    row = db.session.execute(stmt, params).first()
     if row is None:
         raise NotFoundError(missing)
     instance, definition = row
@@ -278,10 +292,13 @@ def definition_statistics(definition_id: int) -> list[ElementCounter]:
                                    .order_by(ElementCounter.element_id)))
 
 
+_OPEN_INCIDENTS = (select(Incident).where(Incident.instance_id == bindparam("instance_id"), Incident.state == "open")
+                   .order_by(Incident.id))  # built once: every instance answer runs it
+
+
 def open_incidents(instance_id: int) -> list[Incident]:
     """Open incidents of an instance."""
-    return list(db.session.scalars(select(Incident).where(Incident.instance_id == instance_id,
-                                                          Incident.state == "open").order_by(Incident.id)))
+    return list(db.session.scalars(_OPEN_INCIDENTS, {"instance_id": instance_id}))
 
 
 def ensure_json(variables: dict[str, Any], field: str = "variables") -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -145,12 +145,14 @@ def _waiting_json(w: Any) -> dict[str, Any]:
     return item
 
 
+_OPEN_TASKS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "open")
+
+
 def _sync_human_tasks(instance: ProcessInstance, definition: ProcessDefinition, snap: Snapshot,
                       actor: str | None, now: datetime, is_new: bool) -> None:
     open_rows: dict[str, HumanTask] = {}
     if not is_new:
-        open_rows = {t.engine_task_id: t for t in db.session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open"))}
+        open_rows = {t.engine_task_id: t for t in db.session.scalars(_OPEN_TASKS, {"instance_id": instance.id})}
     ready_ids = set()
     created: list[HumanTask] = []
     for view in snap.user_tasks:

@@ -5,7 +5,7 @@ import threading
 from collections import OrderedDict
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import ProcessDefinition
@@ -28,11 +28,13 @@ def get_engine() -> WorkflowEngine:
     return _engine
 
 
+_LATEST_DEFINITION = (select(ProcessDefinition).where(ProcessDefinition.key == bindparam("key"))
+                      .order_by(ProcessDefinition.version.desc()).limit(1))  # built once: every start runs it
+
+
 def latest_definition(key: str) -> ProcessDefinition | None:
     """The highest version of a process definition key."""
-    return db.session.scalar(
-        select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-    )
+    return db.session.scalar(_LATEST_DEFINITION, {"key": key})
 
 
 def definition_version(key: str, version: int) -> ProcessDefinition | None:
