@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import bindparam, exists, func, literal, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
@@ -185,6 +185,16 @@ def task_form(task: HumanTask) -> FormDefinition | None:
     return form_service.latest_form(task.form_key) if task.form_key else None
 
 
+_TAKE_OPEN_TASK = update(HumanTask).where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
+# Built once: by a supervisor's takeover (whoever holds it), or only when free or already the assignee's.
+_CLAIM = {
+    takeover: (stmt if takeover else stmt.where(HumanTask.assignee.is_(None)
+                                                | (HumanTask.assignee == bindparam("assignee"))))
+    .values(assignee=bindparam("assignee"), claimed_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+    for takeover, stmt in ((False, _TAKE_OPEN_TASK), (True, _TAKE_OPEN_TASK))}
+
+
 def claim_task(task_id: int, actor: User, assignee: str | None = None) -> HumanTask:
     """Assign an open task (to the caller, or by a supervisor to a member of its queue); 409 if taken."""
     task = get_task(task_id, actor)
@@ -202,11 +212,7 @@ def claim_task(task_id: int, actor: User, assignee: str | None = None) -> HumanT
     now = utcnow()
     # One conditional UPDATE decides between concurrent claims: exactly one of them matches.
     takeover = actor.sees_all_queues and assignee is not None
-    stmt = update(HumanTask).where(HumanTask.id == task_id, HumanTask.state == "open")
-    if not takeover:
-        stmt = stmt.where(HumanTask.assignee.is_(None) | (HumanTask.assignee == target.username))
-    result = db.session.execute(stmt.values(assignee=target.username, claimed_at=now)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(_CLAIM[takeover], {"task_id": task_id, "assignee": target.username, "now": now})
     if result.rowcount == 1:
         set_committed_value(task, "assignee", target.username)
         set_committed_value(task, "claimed_at", now)

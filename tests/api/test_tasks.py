@@ -54,6 +54,12 @@ def test_supervisor_assigns_only_to_queue_members(analyst, login):  # type: igno
     assert assigned.status_code == 200 and assigned.get_json()["assignee"] == "alice"
     mine = alice.post("/tasks/search", json={"filter": {"assignee": "me"}}).get_json()
     assert [t["id"] for t in mine["items"]] == [task["id"]]
+    # Held by alice: another agent cannot take it, a supervisor can hand it to another member.
+    carl = login("carl", "agent", ["counter"])
+    taken = carl.post(f"/tasks/{task['id']}/assignment")
+    assert taken.status_code == 409 and "alice" in taken.get_json()["detail"]
+    moved = boss.post(f"/tasks/{task['id']}/assignment", json={"assignee": "carl"})
+    assert moved.status_code == 200 and moved.get_json()["assignee"] == "carl"
 
 
 def test_admin_completes_any_task(analyst, login):  # type: ignore[no-untyped-def]
