@@ -67,11 +67,14 @@ def run_command(host: str, port: int, workers: bool) -> None:
 @main.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", "processes", default=2, show_default=True, type=int, help="gunicorn processes")
-def web_command(host: str, port: int, processes: int) -> None:
+@click.option("--workers", "processes", default=2, show_default=True, type=click.IntRange(1),
+              help="gunicorn processes")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1),
+              help="threads per process (1: one request at a time per process, the least CPU per request)")
+def web_command(host: str, port: int, processes: int, threads: int) -> None:
     """The web server alone (gunicorn), for production."""
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
-                               str(processes), "--threads", "4", "--access-logfile", "-",
+                               str(processes), "--threads", str(threads), "--access-logfile", "-",
                                "app.wsgi:application"])
 
 
