@@ -8,7 +8,7 @@ its receiptUrl (the printable PDF). The figure is the time of both together ("in
 included"), measured per request; p50/p95/p99 over all requests after one warm-up each.
 
     .venv/bin/python bench/documents/intake_bench.py [--clients 20] [--requests 25]
-        [--server gunicorn|threaded] [--workers 2] [--threads 10]
+        [--server gunicorn|threaded] [--workers 2] [--threads 4]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_documents]
         [--broker-url redis://127.0.0.1:6379/15] [--pace 0]
 
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=2.0)
     parser.add_argument("--server", choices=("gunicorn", "threaded"), default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=10, help="threads per gunicorn process")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn process (4: as guichet web runs)")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (its public schema is emptied!)")
     parser.add_argument("--broker-url", default="memory://", help="where the OCR tasks are sent (nobody reads them)")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between a client's documents")
