@@ -165,7 +165,8 @@ def search_tasks(actor: User, flt: Any = None, sort: Any = None, page: Any = Non
             actor.sees_all_queues or "queue" in flt):
         # A whole queue (or every queue) of open tasks: the maintained counter, not a scan.
         queues = [flt["queue"]] if "queue" in flt else None
-        count_stmt = select(literal(sum(counters.open_tasks_by_queue(queues).values())))
+        total = sum(counters.open_tasks_by_queue(queues).values()) - sum(_kept_off(actor, queues).values())
+        count_stmt = select(literal(total))
     return page_query(stmt, count_stmt, keys, page,
                       lambda row: [getattr(row, k.column.key) for k in keys])
 
@@ -281,9 +282,22 @@ def complete_task(task_id: int, actor: User, variables: Any) -> tuple[HumanTask,
     return task, instance
 
 
+def _kept_off(actor: User, queues: list[str] | None) -> dict[str, int]:
+    """Open tasks per queue that a four-eyes rule keeps the caller off (a partial index holds only those)."""
+    stmt = (select(HumanTask.queue, func.count())
+            .where(HumanTask.excluded_users.is_not(None), HumanTask.state == "open",
+                   HumanTask.excluded_users.contains(f",{actor.username},", autoescape=True))
+            .group_by(HumanTask.queue))
+    if queues is not None:
+        stmt = stmt.where(HumanTask.queue.in_(queues))
+    return {queue or "": int(n) for queue, n in db.session.execute(stmt)}
+
+
 def task_counts_by_queue(actor: User) -> dict[str, int]:
-    """Open tasks per visible queue (the inbox tabs), from counters kept at every flush."""
-    return counters.open_tasks_by_queue(visible_queues(actor))
+    """Open tasks per visible queue that the caller may take (the inbox tabs), from the counters."""
+    queues = visible_queues(actor)
+    kept_off = _kept_off(actor, queues)
+    return {q: n - kept_off.get(q, 0) for q, n in counters.open_tasks_by_queue(queues).items()}
 
 
 def queue_counts(actor: User) -> dict[str, tuple[int, int]]:

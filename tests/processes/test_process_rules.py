@@ -175,7 +175,9 @@ def test_a_work_list_leaves_out_the_task_the_four_eyes_rule_keeps_you_off(analys
     def work_list(api: Any) -> list[int]:
         found = api.post("/tasks/search", json={"filter": {"queue": "backoffice"}})
         assert found.status_code == 200
-        return [t["id"] for t in found.get_json()["items"]]
+        items = [t["id"] for t in found.get_json()["items"]]
+        assert found.get_json()["page"]["totalItems"] == len(items)  # the total counts what is listed
+        return items
 
     assert sign["id"] not in work_list(first) and sign["id"] not in work_list(second)
     assert sign["id"] in work_list(third)

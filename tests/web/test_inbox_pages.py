@@ -78,4 +78,7 @@ def test_the_inbox_leaves_out_a_task_the_four_eyes_rule_keeps_me_off(client, ana
     sign = open_task(cat, iid, "c")
     link = f'href="/tasks/{sign["id"]}"'
     assert link not in web_login("ann", create=False).get("/inbox").get_data(as_text=True)
+    # The tab counts what ann may take: the rule keeps her off the one open task.
+    assert client.get("/inbox/counts").get_json() == {"queues": {"backoffice": 0}, "total": 0}
     assert link in web_login("cat", create=False).get("/inbox").get_data(as_text=True)
+    assert client.get("/inbox/counts").get_json() == {"queues": {"backoffice": 1}, "total": 1}

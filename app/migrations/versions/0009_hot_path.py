@@ -53,6 +53,9 @@ $$
 def upgrade():
     op.add_column("human_tasks", sa.Column("rules", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=True))
     op.add_column("human_tasks", sa.Column("excluded_users", sa.String(length=1000), nullable=True))
+    op.create_index("ix_human_tasks_kept_off", "human_tasks", ["queue"],
+                    postgresql_where=sa.text("excluded_users IS NOT NULL"),
+                    sqlite_where=sa.text("excluded_users IS NOT NULL"))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPLY_COUNTERS)
 
@@ -60,6 +63,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS guichet_apply_counters(jsonb)")
+    op.drop_index("ix_human_tasks_kept_off", table_name="human_tasks")
     with op.batch_alter_table("human_tasks") as batch:
         batch.drop_column("excluded_users")
         batch.drop_column("rules")
