@@ -133,20 +133,26 @@ def test_separate_from_several_tasks_and_an_unknown_completion_check(analyst, lo
     assert open_task(third, iid, "c")["state"] == "open"
 
 
+def waiting_for_signature(analyst: Any, login: Any) -> tuple[Any, Any, Any, int, dict[str, Any]]:
+    """four_eyes deployed; ann drafted (a), bob checked (b); cat sees the signature task (c) waiting."""
+    from tests.processes.conftest import do_task, open_task
+
+    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
+    ann, bob, cat = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
+    iid = ann.post("/process-instances", json={"processDefinitionKey": "four_eyes",
+                                                "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
+    do_task(ann, iid, "a")
+    do_task(bob, iid, "b")
+    return ann, bob, cat, iid, open_task(cat, iid, "c")
+
+
 def test_tasks_keep_their_rules_and_rows_older_than_the_copy_still_obey_them(app, analyst, login) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
     from app.extensions import db
     from app.models import HumanTask
-    from tests.processes.conftest import do_task, open_task
 
-    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
-    first, second, third = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
-    iid = first.post("/process-instances", json={"processDefinitionKey": "four_eyes",
-                                                  "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
-    do_task(first, iid, "a")
-    do_task(second, iid, "b")
-    sign = open_task(third, iid, "c")
+    _ann, second, third, _iid, sign = waiting_for_signature(analyst, login)
     with app.app_context():
         row = db.session.get(HumanTask, sign["id"])
         assert row is not None and row.rules == {"separateFrom": "a, b", "completionCheck": "no_such_check"}
@@ -162,15 +168,7 @@ def test_tasks_keep_their_rules_and_rows_older_than_the_copy_still_obey_them(app
 
 
 def test_a_work_list_leaves_out_the_task_the_four_eyes_rule_keeps_you_off(analyst, login) -> None:  # type: ignore[no-untyped-def]
-    from tests.processes.conftest import do_task, open_task
-
-    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
-    first, second, third = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
-    iid = first.post("/process-instances", json={"processDefinitionKey": "four_eyes",
-                                                  "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
-    do_task(first, iid, "a")
-    do_task(second, iid, "b")
-    sign = open_task(third, iid, "c")
+    first, second, third, iid, sign = waiting_for_signature(analyst, login)
 
     def work_list(api: Any) -> list[int]:
         found = api.post("/tasks/search", json={"filter": {"queue": "backoffice"}})

@@ -66,16 +66,9 @@ def test_pages_need_a_session(client):  # type: ignore[no-untyped-def]
 
 
 def test_the_inbox_leaves_out_a_task_the_four_eyes_rule_keeps_me_off(client, analyst, login, web_login):  # type: ignore[no-untyped-def]
-    from tests.processes.conftest import do_task, open_task
-    from tests.processes.test_process_rules import INLINE
+    from tests.processes.test_process_rules import waiting_for_signature
 
-    assert analyst.deploy(("four_eyes.bpmn", INLINE.encode())).status_code == 201
-    ann, bob, cat = (login(n, "agent", ["backoffice"]) for n in ("ann", "bob", "cat"))
-    iid = ann.post("/process-instances", json={"processDefinitionKey": "four_eyes",
-                                                "variables": {"task_due_in": "PT2H"}}).get_json()["id"]
-    do_task(ann, iid, "a")
-    do_task(bob, iid, "b")
-    sign = open_task(cat, iid, "c")
+    _ann, _bob, _cat, _iid, sign = waiting_for_signature(analyst, login)
     link = f'href="/tasks/{sign["id"]}"'
     assert link not in web_login("ann", create=False).get("/inbox").get_data(as_text=True)
     # The tab counts what ann may take: the rule keeps her off the one open task.
