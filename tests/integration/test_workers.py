@@ -134,8 +134,12 @@ def test_a_failing_operation_retries_then_raises_an_incident_and_a_retry_continu
     assert count(test_ops.attempts) == 3
     failures = events(started["id"], "job_failed")
     assert [e.details["attempt"] for e in failures] == [1, 2]
+    # Backoff base 0.2 s doubling, +-10 % jitter: 0.2 s before the second attempt, 0.4 s before the third.
+    delays = [e.details["retryInSeconds"] for e in failures]
+    assert 0.17 <= delays[0] <= 0.23 and 0.35 <= delays[1] <= 0.45, delays
+    # ...and the worker kept to it: the second attempt did not run before its backoff was over.
     gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(failures)]
-    assert gaps[0] >= 0.3  # the second retry waited about twice the first backoff (0.2 s, then 0.4 s)
+    assert gaps[0] >= delays[0] - 0.05, (gaps, delays)
     found = api.post("/incidents/search", json={"filter": {"processInstanceId": started["id"]}}).get_json()
     assert [i["id"] for i in found["items"]] == [incident.id]
 
