@@ -47,6 +47,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "app" not in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.nodb)
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        # Checks of PostgreSQL-only features (the `postgresql` fixture) belong to the PostgreSQL pass.
+        only_there = [item for item in items if "postgresql" in getattr(item, "fixturenames", ())]
+        if only_there:
+            config.hook.pytest_deselected(items=only_there)
+            items[:] = [item for item in items if item not in only_there]
 
 
 def _reset_postgres(url: str) -> None:
