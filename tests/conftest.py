@@ -42,6 +42,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """host:port of an S3-compatible server (moto) started on 127.0.0.1 for the test session."""
+    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    port = free_port()
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def minio_storage(s3_endpoint: str) -> Any:
+    """A MinioStorage on a fresh bucket name (not created yet)."""
+    import uuid
+
+    from app.storage import MinioStorage
+
+    return MinioStorage(s3_endpoint, "testing-access-key", "testing-secret-key",
+                        f"guichet-test-{uuid.uuid4().hex[:12]}", secure=False, region="us-east-1")
+
+
+@pytest.fixture
+def app_on_s3(app: Any, minio_storage: Any) -> Iterator[Any]:
+    """The app storing documents in `minio_storage` for one test (then back to its default store)."""
+    from app.services.documents_storage import set_storage
+
+    set_storage(app, minio_storage)
+    try:
+        yield minio_storage
+    finally:
+        set_storage(app, None)
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # Tests that never build the app touch no database: the PostgreSQL pass leaves them out.
     for item in items:

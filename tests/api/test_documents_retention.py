@@ -321,32 +321,14 @@ def test_a_store_that_refuses_the_delete_disposes_of_nothing(app, agent, reg, su
     assert not any(p.startswith("disposal:") for p in _purposes(app, "sue"))
 
 
-def test_disposal_on_an_s3_store(app, agent, reg, supervisor) -> None:  # type: ignore[no-untyped-def]
+def test_disposal_on_an_s3_store(app_on_s3, agent, reg, supervisor) -> None:  # type: ignore[no-untyped-def]
     """MinioStorage against a local S3 server (moto): the same key rules, the object removed from the bucket."""
-    import socket
-    import uuid
-
-    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    from app.services.documents_storage import set_storage
-    from app.storage import MinioStorage
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    storage = MinioStorage(f"127.0.0.1:{port}", "testing-access-key", "testing-secret-key",
-                           f"guichet-retention-{uuid.uuid4().hex[:8]}", region="us-east-1")
-    set_storage(app, storage)
-    try:
-        content = _content("s3")
-        first, second = file_ok(agent, content, reg.helene), file_ok(agent, content, reg.jean)
-        assert storage.exists(first["sha256"])
-        assert supervisor.delete(f"/documents/{first['id']}").status_code == 200
-        assert storage.exists(first["sha256"]) and agent.get(f"/documents/{second['id']}/content").data == content
-        assert supervisor.delete(f"/documents/{second['id']}").status_code == 200
-        assert not storage.exists(first["sha256"])
-        problem(agent.get(f"/documents/{second['id']}/content"), 410)
-    finally:
-        set_storage(app, None)
-        server.stop()
+    storage = app_on_s3
+    content = _content("s3")
+    first, second = file_ok(agent, content, reg.helene), file_ok(agent, content, reg.jean)
+    assert storage.exists(first["sha256"])
+    assert supervisor.delete(f"/documents/{first['id']}").status_code == 200
+    assert storage.exists(first["sha256"]) and agent.get(f"/documents/{second['id']}/content").data == content
+    assert supervisor.delete(f"/documents/{second['id']}").status_code == 200
+    assert not storage.exists(first["sha256"])
+    problem(agent.get(f"/documents/{second['id']}/content"), 410)

@@ -196,40 +196,23 @@ def test_page_tasks_stored_twice_or_out_of_order_index_once(app, login) -> None:
         db.session.remove()
 
 
-def test_documents_on_an_s3_store(app, login) -> None:  # type: ignore[no-untyped-def]
+def test_documents_on_an_s3_store(app, app_on_s3, login) -> None:  # type: ignore[no-untyped-def]
     """The same filing, reading and OCR with MinioStorage against a local S3 server (moto)."""
-    import socket
-    import uuid
-
-    server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    from app.services.documents_storage import set_storage
-    from app.storage import MinioStorage
     from tests.registry_data import make_registry
     from tests.unit.ocr.conftest import FRENCH_ENGLISH_TEXT, Samples
     from workers.tasks.ocr import process_document
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    storage = MinioStorage(f"127.0.0.1:{port}", "testing-access-key", "testing-secret-key",
-                           f"guichet-docs-{uuid.uuid4().hex[:8]}", region="us-east-1")
-    set_storage(app, storage)
-    try:
-        reg = make_registry(app)
-        agent = login("sam", "agent")
-        content = Samples.text_pdf([FRENCH_ENGLISH_TEXT])
-        filed = agent.client.post("/api/v1/documents", headers=agent.headers, content_type="multipart/form-data",
-                                  data={"file": (io.BytesIO(content), "s3.pdf"), "documentType": "other",
-                                        "subject": reg.helene})
-        assert filed.status_code == 201, filed.get_json()
-        doc_id = filed.get_json()["id"]
-        assert storage.read(filed.get_json()["sha256"]) == content
-        assert agent.get(f"/documents/{doc_id}/content").data == content
-        with app.app_context():
-            assert process_document(doc_id) == "indexed"
-        assert "carence" in agent.get(f"/documents/{doc_id}").get_json()["text"]
-    finally:
-        set_storage(app, None)
-        server.stop()
+    storage = app_on_s3
+    reg = make_registry(app)
+    agent = login("sam", "agent")
+    content = Samples.text_pdf([FRENCH_ENGLISH_TEXT])
+    filed = agent.client.post("/api/v1/documents", headers=agent.headers, content_type="multipart/form-data",
+                              data={"file": (io.BytesIO(content), "s3.pdf"), "documentType": "other",
+                                    "subject": reg.helene})
+    assert filed.status_code == 201, filed.get_json()
+    doc_id = filed.get_json()["id"]
+    assert storage.read(filed.get_json()["sha256"]) == content
+    assert agent.get(f"/documents/{doc_id}/content").data == content
+    with app.app_context():
+        assert process_document(doc_id) == "indexed"
+    assert "carence" in agent.get(f"/documents/{doc_id}").get_json()["text"]
