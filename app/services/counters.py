@@ -180,47 +180,41 @@ def _upsert(session: Session, model: Any, keys: list[str], columns: list[str], r
     session.connection().execute(stmt, rows)
 
 
-def _apply(session: Session, counts: PendingCounts) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        _apply_in_one_call(session, counts)
-        return
-    element_rows: dict[tuple[int, str], dict[str, Any]] = {}
+def _counter_rows(counts: PendingCounts) -> dict[str, list[dict[str, Any]]]:
+    """The transaction's deltas as rows per counter table, sorted by key (the order rows are locked in)."""
+    elements: dict[tuple[int, str], dict[str, Any]] = {}
     for (definition_id, element_id, column), delta in sorted(counts.elements.items()):
-        row = element_rows.setdefault((definition_id, element_id), {
-            "definition_id": definition_id, "element_id": element_id, "active": 0, "completed": 0, "incidents": 0})
-        row[column] += delta
-    _upsert(session, ElementCounter, ["definition_id", "element_id"], ["active", "completed", "incidents"],
-            [r for r in element_rows.values() if r["active"] or r["completed"] or r["incidents"]])
-    _upsert(session, QueueCounter, ["queue"], ["open"],
-            [{"queue": q, "open": d} for q, d in sorted(counts.queues.items()) if d])
-    _upsert(session, QueueDueCounter, ["queue", "due_hour"], ["open"],
-            [{"queue": q, "due_hour": h, "open": d} for (q, h), d in sorted(counts.dues.items()) if d])
-    day_rows: dict[str, dict[str, Any]] = {}
+        elements.setdefault((definition_id, element_id), {
+            "definition_id": definition_id, "element_id": element_id, "active": 0, "completed": 0,
+            "incidents": 0})[column] += delta
+    days: dict[str, dict[str, Any]] = {}
     for (day, kind), d in sorted(counts.days.items()):
-        day_rows.setdefault(day, {"day": day, "started": 0, "completed": 0})[kind] += d
-    _upsert(session, DailyInstanceCounter, ["day"], ["started", "completed"], list(day_rows.values()))
-    _upsert(session, InstanceCounter, ["definition_key", "status"], ["count"],
-            [{"definition_key": k, "status": st, "count": d} for (k, st), d in sorted(counts.instances.items()) if d])
-
-
-def _apply_in_one_call(session: Session, counts: PendingCounts) -> None:
-    """Every counter delta of the transaction in one round trip (migration 0009's function), rows sorted."""
-    elements: dict[tuple[int, str], list[Any]] = {}
-    columns = {"active": 2, "completed": 3, "incidents": 4}
-    for (definition_id, element_id, column), delta in sorted(counts.elements.items()):
-        elements.setdefault((definition_id, element_id), [definition_id, element_id, 0, 0, 0])[columns[column]] += delta
-    days: dict[str, list[Any]] = {}
-    for (day, kind), d in sorted(counts.days.items()):
-        days.setdefault(day, [day, 0, 0])[1 if kind == "started" else 2] += d
-    deltas = {
-        "elements": [row for row in elements.values() if any(row[2:])],
-        "queues": [[q, d] for q, d in sorted(counts.queues.items()) if d],
-        "dues": [[q, h.isoformat(), d] for (q, h), d in sorted(counts.dues.items()) if d],
-        "days": [row for row in days.values() if any(row[1:])],
-        "instances": [[k, st, d] for (k, st), d in sorted(counts.instances.items()) if d],
+        days.setdefault(day, {"day": day, "started": 0, "completed": 0})[kind] += d
+    return {
+        "elements": [r for r in elements.values() if r["active"] or r["completed"] or r["incidents"]],
+        "queues": [{"queue": q, "open": d} for q, d in sorted(counts.queues.items()) if d],
+        "dues": [{"queue": q, "due_hour": h, "open": d} for (q, h), d in sorted(counts.dues.items()) if d],
+        "days": [r for r in days.values() if r["started"] or r["completed"]],
+        "instances": [{"definition_key": k, "status": st, "count": d}
+                      for (k, st), d in sorted(counts.instances.items()) if d],
     }
-    if any(deltas.values()):
-        session.connection().exec_driver_sql("SELECT guichet_apply_counters(%s::jsonb)", (json.dumps(deltas),))
+
+
+def _apply(session: Session, counts: PendingCounts) -> None:
+    rows = _counter_rows(counts)
+    if not any(rows.values()):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: migration 0009's function applies the tables in this order.
+        payload = json.dumps(rows, default=lambda value: value.isoformat())
+        session.connection().exec_driver_sql("SELECT guichet_apply_counters(%s::jsonb)", (payload,))
+        return
+    _upsert(session, ElementCounter, ["definition_id", "element_id"], ["active", "completed", "incidents"],
+            rows["elements"])
+    _upsert(session, QueueCounter, ["queue"], ["open"], rows["queues"])
+    _upsert(session, QueueDueCounter, ["queue", "due_hour"], ["open"], rows["dues"])
+    _upsert(session, DailyInstanceCounter, ["day"], ["started", "completed"], rows["days"])
+    _upsert(session, InstanceCounter, ["definition_key", "status"], ["count"], rows["instances"])
 
 
 def recount_all() -> None:

@@ -24,25 +24,26 @@ APPLY_COUNTERS = """
 CREATE OR REPLACE FUNCTION guichet_apply_counters(deltas jsonb) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO element_counters AS c (definition_id, element_id, active, completed, incidents)
-    SELECT (r->>0)::integer, r->>1, (r->>2)::integer, (r->>3)::integer, (r->>4)::integer
+    SELECT (r->>'definition_id')::integer, r->>'element_id', (r->>'active')::integer,
+           (r->>'completed')::integer, (r->>'incidents')::integer
     FROM jsonb_array_elements(deltas->'elements') WITH ORDINALITY AS t(r, n) ORDER BY n
     ON CONFLICT (definition_id, element_id) DO UPDATE SET active = c.active + EXCLUDED.active,
       completed = c.completed + EXCLUDED.completed, incidents = c.incidents + EXCLUDED.incidents;
   INSERT INTO queue_counters AS c (queue, open)
-    SELECT r->>0, (r->>1)::bigint
+    SELECT r->>'queue', (r->>'open')::bigint
     FROM jsonb_array_elements(deltas->'queues') WITH ORDINALITY AS t(r, n) ORDER BY n
     ON CONFLICT (queue) DO UPDATE SET open = c.open + EXCLUDED.open;
   INSERT INTO queue_due_counters AS c (queue, due_hour, open)
-    SELECT r->>0, (r->>1)::timestamptz, (r->>2)::bigint
+    SELECT r->>'queue', (r->>'due_hour')::timestamptz, (r->>'open')::bigint
     FROM jsonb_array_elements(deltas->'dues') WITH ORDINALITY AS t(r, n) ORDER BY n
     ON CONFLICT (queue, due_hour) DO UPDATE SET open = c.open + EXCLUDED.open;
   INSERT INTO daily_instance_counters AS c (day, started, completed)
-    SELECT r->>0, (r->>1)::bigint, (r->>2)::bigint
+    SELECT r->>'day', (r->>'started')::bigint, (r->>'completed')::bigint
     FROM jsonb_array_elements(deltas->'days') WITH ORDINALITY AS t(r, n) ORDER BY n
     ON CONFLICT (day) DO UPDATE SET started = c.started + EXCLUDED.started,
       completed = c.completed + EXCLUDED.completed;
   INSERT INTO instance_counters AS c (definition_key, status, count)
-    SELECT r->>0, r->>1, (r->>2)::bigint
+    SELECT r->>'definition_key', r->>'status', (r->>'count')::bigint
     FROM jsonb_array_elements(deltas->'instances') WITH ORDINALITY AS t(r, n) ORDER BY n
     ON CONFLICT (definition_key, status) DO UPDATE SET count = c.count + EXCLUDED.count;
 END
