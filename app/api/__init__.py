@@ -4,18 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from app.errors import AuthenticationError
-from app.services.projections import forget_open_tasks
 from app.services.users import user_from_token
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi_spec"}
-
-
-@api_bp.before_request
-def _forget_earlier_requests() -> None:
-    # Tests may run several requests in one app context, hence one session: start each from the tables.
-    forget_open_tasks()
 
 
 @api_bp.before_request

@@ -77,9 +77,11 @@ def remember_open_tasks(instance_id: int, rows: list[HumanTask]) -> None:
     db.session.info.setdefault(OPEN_TASKS_KEY, {})[instance_id] = rows
 
 
-def forget_open_tasks() -> None:
-    """Drop what remember_open_tasks kept (at the start of every request: a session may outlive one)."""
-    db.session.info.pop(OPEN_TASKS_KEY, None)
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_open_tasks(session: Session) -> None:
+    # Good for the transaction that synced them only: answers are shaped before the commit.
+    session.info.pop(OPEN_TASKS_KEY, None)
 
 
 def known_open_tasks(instance_id: int) -> list[HumanTask] | None:

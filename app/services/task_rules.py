@@ -73,13 +73,12 @@ def task_rules(task: HumanTask) -> dict[str, Any]:
     """The rules of a task: from its row, or for rows made before they were copied, from its definition."""
     if task.rules is not None:
         return task.rules
+    from app.services.processes import definition_of  # processes imports this module
+
     instance = db.session.get(ProcessInstance, task.instance_id)
     if instance is None:
         return {}
-    definition = db.session.get(ProcessDefinition, instance.definition_id)
-    if definition is None:
-        return {}
-    return element_rules(definition, task.element_id)
+    return element_rules(definition_of(instance), task.element_id)
 
 
 def _names(value: Any) -> list[str]:
