@@ -101,17 +101,19 @@ def compute_amount(ssn: str, benefit: str, claim_date: Any, leave_start: Any = N
         basis = (f"{pension.rate * 100:.0f} % of the average capped wage {pension.average_capped_wage} over "
                  f"{pension.reference_months} month(s) of the last {PENSION_REFERENCE_MONTHS}; "
                  f"{pension.contribution_days} contribution days ({PENSION_MIN_DAYS} needed)")
-        return {"benefit": benefit, "eligible": pension.eligible, "reasons": pension.reasons,
-                "amount": str(pension.monthly_amount), "period": "month", "basis": basis,
-                "details": _plain(asdict(pension))}
+        return _outcome(benefit, pension, pension.monthly_amount, "month", basis)
     first, last = _leave({"leave_start": leave_start, "leave_end": leave_end})
     allowance = daily_sickness_allowance(months, first, last)
     basis = (f"{allowance.paid_days} paid day(s) x {allowance.daily_amount} (2/3 of the average daily wage "
              f"{allowance.average_daily_wage} of {', '.join(allowance.reference_periods)}); "
              f"{allowance.waiting_days} waiting day(s) of {SICKNESS_WAITING_DAYS}")
-    return {"benefit": benefit, "eligible": allowance.eligible, "reasons": allowance.reasons,
-            "amount": str(allowance.amount), "period": "leave", "basis": basis,
-            "details": _plain(asdict(allowance))}
+    return _outcome(benefit, allowance, allowance.amount, "leave", basis)
+
+
+def _outcome(benefit: str, result: Any, amount: Decimal, period: str, basis: str) -> dict[str, Any]:
+    """What a claim computation returns: eligibility, reasons, amount for the period, how it was found."""
+    return {"benefit": benefit, "eligible": result.eligible, "reasons": result.reasons, "amount": str(amount),
+            "period": period, "basis": basis, "details": _plain(asdict(result))}
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
