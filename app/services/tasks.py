@@ -186,14 +186,13 @@ def task_form(task: HumanTask) -> FormDefinition | None:
     return form_service.latest_form(task.form_key) if task.form_key else None
 
 
-_TAKE_OPEN_TASK = update(HumanTask).where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
-# Built once: by a supervisor's takeover (whoever holds it), or only when free or already the assignee's.
-_CLAIM = {
-    takeover: (stmt if takeover else stmt.where(HumanTask.assignee.is_(None)
-                                                | (HumanTask.assignee == bindparam("assignee"))))
-    .values(assignee=bindparam("assignee"), claimed_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
-    for takeover, stmt in ((False, _TAKE_OPEN_TASK), (True, _TAKE_OPEN_TASK))}
+_TAKE_OPEN_TASK = (update(HumanTask).where(HumanTask.id == bindparam("task_id"), HumanTask.state == "open")
+                   .values(assignee=bindparam("assignee"), claimed_at=bindparam("now"))
+                   .execution_options(synchronize_session=False))
+# Built once, keyed by takeover: a supervisor takes it from whoever holds it; others only when it is free
+# or already theirs.
+_CLAIM = {True: _TAKE_OPEN_TASK,
+          False: _TAKE_OPEN_TASK.where(HumanTask.assignee.is_(None) | (HumanTask.assignee == bindparam("assignee")))}
 
 
 def claim_task(task_id: int, actor: User, assignee: str | None = None) -> HumanTask:
